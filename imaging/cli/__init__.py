@@ -1,0 +1,65 @@
+"""The ``bonemuscle`` command. Each subcommand lives in its own module with ``add_parser`` and ``run``.
+
+Errors the user can act on are raised as :class:`CliError` (or IngestError) and printed as one line
+on stderr with the contract's exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from imaging import __version__
+from imaging.ingest.model import IngestError
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOTHING_USABLE = 3
+
+# subcommand name -> module under imaging.cli (imported lazily so `--help` stays fast)
+COMMANDS: dict[str, str] = {
+    "index": "index_cmd",
+    "export-volume": "export_volume_cmd",
+}
+
+
+class CliError(Exception):
+    """A user-facing failure: message for stderr plus the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_NOTHING_USABLE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as the contract says
+        self.exit(EXIT_USAGE, f"bonemuscle: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bonemuscle", description="Body composition and osteosarcopenia from CT/MR DICOM.")
+    parser.add_argument("--version", action="version", version=f"bonemuscle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, module in COMMANDS.items():
+        importlib.import_module(f"imaging.cli.{module}").add_parser(sub, name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (CliError, IngestError) as exc:
+        print(f"bonemuscle {args.command}: {exc}", file=sys.stderr)
+        return exc.code if isinstance(exc, CliError) else EXIT_NOTHING_USABLE
+    except KeyboardInterrupt:
+        print("bonemuscle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

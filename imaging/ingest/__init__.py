@@ -1,0 +1,1 @@
+"""DICOM ingestion: find files, group them into series, assemble volumes with exact geometry."""

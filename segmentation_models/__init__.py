@@ -1,0 +1,1 @@
+"""bonemuscle segmentation models: MONAI networks, weights, model registry, training and phantoms."""
