@@ -1,0 +1,1 @@
+"""Pure measurements over (volume, label maps): level slices, areas, attenuation, bone, SMI."""

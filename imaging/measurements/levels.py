@@ -1,0 +1,144 @@
+"""Which slice represents each vertebral level.
+
+Two conventions are in use in the literature (clinical-criteria.md, "Slice conventions"):
+(a) the L3 slice on which both transverse processes are visible, and (b) the mid-vertebral slice.
+Both are computed here from the vertebra label map alone, so they work for any model and any grid.
+
+The vertebral *body* is separated from the posterior elements by a morphological opening in the slice
+plane: processes and laminae are a few millimetres thick and vanish under an opening with a disk of
+~6 mm radius, while the body (~30-50 mm across) survives. The body's cranio-caudal extent then defines
+the mid-vertebral slice; a body that touches the first or last slice of the series is incompletely
+covered and its middle cannot be established, which is reported rather than guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from scipy import ndimage
+
+from imaging.labels import MEASURED_LEVELS, LabelMap
+from imaging.volume import Volume
+
+BODY_OPENING_RADIUS_MM = 6.0
+# A transverse process counts as "visible" when bone of the vertebra reaches this far beyond the
+# lateral edge of the vertebral body, on each side.
+TRANSVERSE_PROCESS_MIN_MM = 12.0
+
+
+class SliceConvention(StrEnum):
+    MID_VERTEBRAL = "mid_vertebral"
+    TRANSVERSE_PROCESSES = "transverse_processes_visible"
+    USER_STATED = "user_stated"  # single-slice input whose level the user gave
+
+
+@dataclass(frozen=True)
+class LevelSlice:
+    level: str
+    slice_index: int
+    z_mm: float
+    convention: SliceConvention
+    body_slices: tuple[int, int]  # first and last slice index holding the vertebral body
+
+
+def inplane_disk(volume: Volume, radius_mm: float) -> np.ndarray:
+    """2-D structuring element of ``radius_mm`` on the slice grid (anisotropic pixels allowed)."""
+    _, row_mm, col_mm = volume.spacing_kji
+    ry, rx = radius_mm / row_mm, radius_mm / col_mm
+    y, x = np.ogrid[-int(ry) : int(ry) + 1, -int(rx) : int(rx) + 1]
+    return (y / max(ry, 1e-6)) ** 2 + (x / max(rx, 1e-6)) ** 2 <= 1.0
+
+
+def vertebral_body_mask(vertebra: np.ndarray, volume: Volume) -> np.ndarray:
+    """Per-slice opening of one vertebra's mask that keeps the body and drops thin posterior elements."""
+    disk = inplane_disk(volume, BODY_OPENING_RADIUS_MM)
+    body = np.zeros_like(vertebra, dtype=bool)
+    for k in np.flatnonzero(vertebra.any(axis=(1, 2))):
+        opened = ndimage.binary_opening(vertebra[k], structure=disk)
+        if opened.any():
+            lab, n = ndimage.label(opened)
+            if n > 1:  # keep the largest blob: the body, not a stray thick process
+                sizes = ndimage.sum_labels(opened, lab, index=np.arange(1, n + 1))
+                opened = lab == (1 + int(np.argmax(sizes)))
+            body[k] = opened
+    return body
+
+
+def _lateral_axis_reach(
+    mask2d: np.ndarray, body2d: np.ndarray, volume: Volume, k: int
+) -> tuple[float, float]:
+    """How far (mm) the vertebra reaches beyond the body's left and right edges on slice ``k``."""
+    rows, cols = np.nonzero(mask2d)
+    brows, bcols = np.nonzero(body2d)
+    if rows.size == 0 or brows.size == 0:
+        return 0.0, 0.0
+    x = volume.world(np.column_stack([np.full(rows.size, k), rows, cols]))[:, 0]
+    bx = volume.world(np.column_stack([np.full(brows.size, k), brows, bcols]))[:, 0]
+    # LPS: +x is the patient's left.
+    return float(x.max() - bx.max()), float(bx.min() - x.min())
+
+
+def find_level_slices(
+    vertebrae: LabelMap,
+    volume: Volume,
+    convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
+    levels: tuple[str, ...] = MEASURED_LEVELS,
+) -> tuple[dict[str, LevelSlice], list[str]]:
+    """Representative slice per covered level, and warnings for levels present but not measurable.
+
+    The transverse-process convention is defined for L3; for other levels (and for an L3 whose
+    processes are not found) the mid-vertebral slice is used and the result says so.
+    """
+    found: dict[str, LevelSlice] = {}
+    warnings: list[str] = []
+    n_slices = volume.shape[0]
+    for level in levels:
+        mask = vertebrae.mask(level)
+        if not mask.any():
+            continue
+        body = vertebral_body_mask(mask, volume)
+        body_slices = np.flatnonzero(body.any(axis=(1, 2)))
+        if body_slices.size == 0:
+            warnings.append(f"{level}: only posterior elements are in the field of view; level not measured")
+            continue
+        first, last = int(body_slices[0]), int(body_slices[-1])
+        if n_slices > 1 and (first == 0 or last == n_slices - 1):
+            warnings.append(
+                f"{level}: vertebral body is cut by the edge of the scanned range; its mid-vertebral "
+                "slice cannot be established"
+            )
+            continue
+        mid = (volume.slice_position_mm(first) + volume.slice_position_mm(last)) / 2.0
+        k = int(np.argmin(np.abs(volume.slice_position_mm(np.arange(first, last + 1)) - mid))) + first
+        chosen = SliceConvention.MID_VERTEBRAL
+        if convention is SliceConvention.TRANSVERSE_PROCESSES and level == "L3":
+            k_tp = _transverse_process_slice(mask, body, volume, first, last, mid)
+            if k_tp is None:
+                warnings.append("L3: transverse processes not found on both sides; mid-vertebral slice used")
+            else:
+                k, chosen = k_tp, SliceConvention.TRANSVERSE_PROCESSES
+        found[level] = LevelSlice(level, k, float(volume.slice_position_mm(k)), chosen, (first, last))
+    return found, warnings
+
+
+def _transverse_process_slice(
+    mask: np.ndarray, body: np.ndarray, volume: Volume, first: int, last: int, mid_mm: float
+) -> int | None:
+    candidates = []
+    for k in range(first, last + 1):
+        left, right = _lateral_axis_reach(mask[k], body[k], volume, k)
+        if min(left, right) >= TRANSVERSE_PROCESS_MIN_MM:
+            candidates.append(k)
+    if not candidates:
+        return None
+    positions = volume.slice_position_mm(np.array(candidates))
+    return int(candidates[int(np.argmin(np.abs(positions - mid_mm)))])
+
+
+def single_slice_level(level: str, volume: Volume) -> LevelSlice:
+    """A one-slice research input whose level the user states (L3-only archives)."""
+    if volume.shape[0] != 1:
+        raise ValueError("a stated level applies only to single-slice inputs")
+    return LevelSlice(level, 0, float(volume.slice_position_mm(0)), SliceConvention.USER_STATED, (0, 0))
