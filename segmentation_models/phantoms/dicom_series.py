@@ -470,8 +470,6 @@ def write_ct_localizer(
     Raises:
         ValueError: when the volume is not axial (its rows must run along the patient's A-P axis).
     """
-    from scipy import ndimage
-
     _check_stack(hu, affine)
     aff = np.asarray(affine, dtype=np.float64)
     row_dir = aff[:3, 1] / np.linalg.norm(aff[:3, 1])
@@ -483,9 +481,9 @@ def write_ct_localizer(
     if aff[2, 0] > 0:  # slice index increases towards the head: flip so that row 0 is the head end
         path_01mm = path_01mm[::-1]
     step_z = float(np.linalg.norm(aff[:3, 0]))
-    rows = max(1, round((path_01mm.shape[0] - 1) * step_z / col_mm) + 1)
-    zoom = ((rows - 1) / max(path_01mm.shape[0] - 1, 1), 1.0)
-    image = ndimage.zoom(path_01mm, zoom, order=1) if rows > 1 else path_01mm
+    rows = round((path_01mm.shape[0] - 1) * step_z / col_mm) + 1
+    source_k = np.arange(rows) * col_mm / step_z  # fractional slice index of each localizer row
+    image = np.stack([np.interp(source_k, np.arange(path_01mm.shape[0]), c) for c in path_01mm.T], axis=1)
     stored = np.clip(np.rint(image), 0, 65535).astype(np.uint16)
     top_z = float(max(aff[2, 3], aff[2, 3] + (hu.shape[0] - 1) * aff[2, 0]))
     centre_y = float(aff[1, 3] + aff[1, 1] * (hu.shape[1] - 1) / 2.0)
