@@ -89,9 +89,11 @@ class Cutoff:
                 return None, ("sex",)
             return (self.male if sex is Sex.MALE else self.female), ()
         if sex is None:
-            values = {v for _, m, f in self.bands for v in (m, f)}
-            return (values.pop(), ()) if len(values) == 1 else (None, ("sex",))
-        per_band = [(band, m if sex is Sex.MALE else f) for band, m, f in self.bands]
+            if any(m != f for _, m, f in self.bands):
+                return None, ("sex",)
+            per_band = [(band, m) for band, m, _ in self.bands]
+        else:
+            per_band = [(band, m if sex is Sex.MALE else f) for band, m, f in self.bands]
         if len({v for _, v in per_band}) == 1:  # e.g. Martin 2013 women: same cut-off at any BMI
             return per_band[0][1], ()
         if bmi is None:
