@@ -139,7 +139,8 @@ class BodyComposition:
 class DxaResult:
     """Everything read from one DXA report (or one row of a tabular export).
 
-    ``source`` says where it came from for messages; it is not part of the contract's JSON.
+    ``source``, ``exam_date`` and ``reading_warnings`` serve messages and merging; they are not part of the
+    contract's JSON (``warnings`` already holds the reading warnings followed by the ALM ones).
     """
 
     vendor: Vendor
@@ -149,6 +150,8 @@ class DxaResult:
     body_composition: BodyComposition
     warnings: tuple[str, ...] = ()
     source: str = ""
+    exam_date: str | None = field(default=None, compare=False)  # YYYYMMDD when known; used to group reports
+    reading_warnings: tuple[str, ...] = field(default=(), compare=False)  # the part of warnings not about ALM
 
     def to_json(self) -> dict[str, Any]:
         """The contract's ``bonemuscle dxa --json`` object, key for key."""

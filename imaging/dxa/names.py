@@ -62,6 +62,7 @@ QUANTITY_NAMES: dict[str, Quantity] = {
         "Tissue": Quantity.TISSUE,
         "Tissue Mass": Quantity.TISSUE,
         "Total Mass": Quantity.TOTAL_MASS,
+        "Total": Quantity.TOTAL_MASS,  # a column/item name here; as a container or row label it is a region
     }.items()
 }
 
@@ -101,6 +102,7 @@ FEMUR_SCANS: dict[str, str | None] = {
     norm("Right Hip"): "right",
     norm("DualFemur"): None,
     norm("Dual Hip"): None,
+    norm("Hip"): None,
 }
 FOREARM_SCANS: dict[str, str | None] = {
     norm("Left Forearm"): "left",
