@@ -11,10 +11,18 @@ other engineers' tests: keep them exactly as the project's sample table states.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
+from imaging.labels import MEASURED_LEVELS, LabelMap
+from imaging.volume import to_nifti
+from segmentation_models.phantoms.clinical_csv import records_for, write_clinical_csv
 from segmentation_models.phantoms.dicom_series import (
     SIGNED_ZERO,
     UNSIGNED_MINUS_1024,
@@ -26,9 +34,14 @@ from segmentation_models.phantoms.dicom_series import (
     MRAcquisition,
     Patient,
     PixelEncoding,
+    ScreenCapture,
     SeriesMeta,
     Study,
     derive_uid,
+    write_ct_localizer,
+    write_ct_series,
+    write_mr_series,
+    write_secondary_capture,
 )
 from segmentation_models.phantoms.dxa_exports import BodyRegion, BoneSite, DxaExam
 from segmentation_models.phantoms.dxa_exports import Subject as DxaSubject
@@ -520,3 +533,523 @@ def _with(subject: Subject, **changes: object) -> Subject:
     from dataclasses import replace
 
     return replace(subject, **changes)  # type: ignore[arg-type]
+
+
+# Phenotype of each sample subject (SubjectParams overrides) chosen for the intended truth:
+# BM001 average muscle, osteopenic trabecular bone; BM002 small muscles with low attenuation and
+# osteoporotic bone; BM003 obese with fatty (low-HU) muscle and low-normal muscle area; BM004 average.
+PHENOTYPES: dict[str, dict[str, float]] = {
+    "BM001": {
+        "muscle_scale": 1.05,
+        "muscle_hu": 46.0,
+        "trabecular_hu": 135.0,
+        "imat_fraction": 0.03,
+        "marrow_fat_fraction": 0.45,
+        "muscle_fat_fraction": 0.05,
+        "sat_scale": 1.0,
+        "vat_scale": 1.2,
+    },
+    "BM002": {
+        "muscle_scale": 0.62,
+        "muscle_hu": 33.0,
+        "trabecular_hu": 78.0,
+        "imat_fraction": 0.06,
+        "marrow_fat_fraction": 0.66,
+        "muscle_fat_fraction": 0.12,
+        "sat_scale": 0.8,
+        "vat_scale": 0.8,
+    },
+    "BM003": {
+        "muscle_scale": 0.92,
+        "muscle_hu": 24.0,
+        "trabecular_hu": 118.0,
+        "imat_fraction": 0.08,
+        "marrow_fat_fraction": 0.55,
+        "muscle_fat_fraction": 0.16,
+        "sat_scale": 2.2,
+        "vat_scale": 2.4,
+    },
+    "BM004": {
+        "muscle_scale": 0.95,
+        "muscle_hu": 41.0,
+        "trabecular_hu": 150.0,
+        "imat_fraction": 0.04,
+        "marrow_fat_fraction": 0.48,
+        "muscle_fat_fraction": 0.07,
+        "sat_scale": 1.1,
+        "vat_scale": 1.0,
+    },
+}
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+# Everything below turns the plans into files. The renderer (anatomy/ct/mr/truth modules) is imported
+# lazily so that planning and the clinical table stay importable and fast.
+
+DIXON_MAX_STORED = 4000  # the four Dixon images share one scale so F / (F + W) survives integer storage
+
+
+def slug(text: str) -> str:
+    """File-system-safe, readable name part ("Abdomen  3.0  Br40" -> "Abdomen_3.0_Br40")."""
+    out = "".join(c if c.isalnum() or c in ".-" else "_" for c in text.strip())
+    while "__" in out:
+        out = out.replace("__", "_")
+    return out.strip("_") or "series"
+
+
+def series_folder(number: int, description: str) -> str:
+    return f"S{number:03d}_{slug(description)}"
+
+
+def series_rng(seed: int, subject: Subject, number: int) -> np.random.Generator:
+    """Noise generator of one series: fixed by seed, subject and series number, independent of write order."""
+    return np.random.default_rng([seed, int(subject.patient_id[2:]), number])
+
+
+def make_subject_phantom(subject: Subject, seed: int) -> Any:
+    """The subject's analytic phantom: roster facts plus the phenotype, other shape details from the seed."""
+    from segmentation_models.phantoms.anatomy import make_phantom
+
+    from segmentation_models.phantoms.params import sample_params
+
+    rng = np.random.default_rng([seed, int(subject.patient_id[2:]), 0])
+    params = sample_params(
+        rng,
+        subject.patient_id,
+        sex=subject.sex,
+        age_years=float(subject.age_years),
+        height_m=subject.height_m,
+        weight_kg=subject.weight_kg,
+        **PHENOTYPES[subject.patient_id],
+    )
+    return make_phantom(params)
+
+
+def grid_for(phantom: Any, spec: AxialGrid) -> Any:
+    """The sampling grid of a plan: the vertebral range, or one slice at the middle of ``single_level``."""
+    from segmentation_models.phantoms.grid import axial_grid
+
+    matrix = (spec.matrix, spec.matrix)
+    if spec.single_level is not None:
+        lo, hi = phantom.level_z_range(spec.single_level)
+        mid = round(0.5 * (lo + hi), 1)
+        return axial_grid(phantom, spec.pixel_mm, spec.slice_mm, z_range_mm=(mid, mid), matrix=matrix)
+    return axial_grid(phantom, spec.pixel_mm, spec.slice_mm, levels=(spec.top, spec.bottom), matrix=matrix)
+
+
+@dataclass(frozen=True)
+class WrittenSeries:
+    """What was written for one plan: DICOM folder(s), truth folder, and the facts truth.json records."""
+
+    folders: tuple[Path, ...]
+    series_uids: tuple[str, ...]
+    truth_folder: Path | None = None
+
+
+def write_subject(subject: Subject, out: Path, seed: int) -> list[WrittenSeries]:
+    """Render and write every study of ``subject`` under ``out/<PatientID>/``, truth under ``out/truth``."""
+    phantom = make_subject_phantom(subject, seed) if subject.studies else None
+    written: list[WrittenSeries] = []
+    for plan in subject.studies:
+        study_dir = out / subject.patient_id / plan.folder
+        rendered: dict[int, tuple[np.ndarray, Any]] = {}
+        for series in plan.series:
+            if isinstance(series, CTPlan):
+                written.append(_write_ct(subject, plan, series, phantom, study_dir, out, seed, rendered))
+            elif isinstance(series, LocalizerPlan):
+                written.append(_write_localizer(subject, plan, series, phantom, study_dir, seed))
+            elif isinstance(series, DosePagePlan):
+                written.append(_write_dose_page(subject, plan, series, study_dir, seed, rendered))
+            else:
+                written.append(_write_dixon(subject, plan, series, phantom, study_dir, out, seed))
+    if subject.dxa is not None:
+        written.append(write_dxa(subject, out, seed))
+    return written
+
+
+def _write_ct(
+    subject: Subject,
+    plan: StudyPlan,
+    series: CTPlan,
+    phantom: Any,
+    study_dir: Path,
+    out: Path,
+    seed: int,
+    rendered: dict[int, tuple[np.ndarray, Any]],
+) -> WrittenSeries:
+    from segmentation_models.phantoms.ct import render_ct
+
+    grid = grid_for(phantom, series.grid)
+    hu, labels = render_ct(
+        phantom,
+        grid,
+        contrast=series.render_contrast,
+        kernel=series.render_kernel,
+        rng=series_rng(seed, subject, series.number),
+    )
+    rendered[series.number] = (hu, grid)
+    meta = series_meta(
+        subject,
+        plan,
+        series.number,
+        series.description,
+        seed,
+        file_naming=series.file_naming,
+        instance_order=series.instance_order,
+    )
+    folder = study_dir / series_folder(series.number, series.description)
+    write_ct_series(
+        hu,
+        grid.affine,
+        folder,
+        meta=meta,
+        acquisition=series.acquisition,
+        transfer_syntax=series.transfer_syntax,
+        encoding=series.encoding,
+    )
+    truth_dir = (
+        out
+        / "truth"
+        / subject.patient_id
+        / f"{plan.folder}_{series_folder(series.number, series.description)}"
+    )
+    facts = {
+        "modality": "CT",
+        "kernel": series.acquisition.kernel,
+        "contrast": series.render_contrast,
+        "kvp": series.acquisition.kvp,
+    }
+    write_truth(truth_dir, subject, plan, [meta], phantom, grid, labels, hu=hu, facts=facts, seed=seed)
+    return WrittenSeries((folder,), (meta.series_uid,), truth_dir)
+
+
+def _write_localizer(
+    subject: Subject, plan: StudyPlan, series: LocalizerPlan, phantom: Any, study_dir: Path, seed: int
+) -> WrittenSeries:
+    """A coarse CT of the planned range (4 mm pixels and slices) projected to a coronal scout."""
+    from segmentation_models.phantoms.ct import render_ct
+
+    source = next(s for s in plan.series if isinstance(s, CTPlan) and s.number == series.of_series)
+    coarse = AxialGrid(
+        pixel_mm=4.0 * source.grid.pixel_mm / 1.5,
+        matrix=96,
+        slice_mm=4.0,
+        top=source.grid.top,
+        bottom=source.grid.bottom,
+    )
+    grid = grid_for(phantom, coarse)
+    hu, _ = render_ct(
+        phantom, grid, contrast="none", kernel="soft", rng=series_rng(seed, subject, series.number)
+    )
+    meta = series_meta(subject, plan, series.number, series.description, seed)
+    folder = study_dir / series_folder(series.number, series.description)
+    write_ct_localizer(hu, grid.affine, folder, meta=meta, transfer_syntax=RLELossless)
+    return WrittenSeries((folder,), (meta.series_uid,))
+
+
+def dose_lines(plan: StudyPlan, rendered: dict[int, tuple[np.ndarray, Any]]) -> tuple[str, ...]:
+    """Text of a scanner dose summary page: CTDIvol and DLP (CTDIvol x scanned length) per series."""
+    lines = [
+        f"{plan.equipment.manufacturer} {plan.equipment.model}",
+        "Dose Report",
+        "",
+        "Series  Type     Scan range (mm)    CTDIvol (mGy)  DLP (mGy*cm)  Phantom",
+    ]
+    total = 0.0
+    for s in plan.series:
+        if isinstance(s, CTPlan) and s.number in rendered:
+            hu, grid = rendered[s.number]
+            length_cm = hu.shape[0] * s.grid.slice_mm / 10.0
+            dlp = s.acquisition.ctdi_vol_mgy * length_cm
+            total += dlp
+            lo = float(grid.affine[2, 3])
+            hi = lo + (hu.shape[0] - 1) * float(grid.affine[2, 0])
+            lines.append(
+                f"{s.number:<7d} Helical  {lo:7.1f}-{hi:7.1f}   {s.acquisition.ctdi_vol_mgy:13.2f}  "
+                f"{dlp:12.2f}  Body 32"
+            )
+    lines += ["", f"Total Exam DLP: {total:.2f} mGy*cm"]
+    return tuple(lines)
+
+
+def _write_dose_page(
+    subject: Subject,
+    plan: StudyPlan,
+    series: DosePagePlan,
+    study_dir: Path,
+    seed: int,
+    rendered: dict[int, tuple[np.ndarray, Any]],
+) -> WrittenSeries:
+    meta = series_meta(subject, plan, series.number, series.description, seed)
+    folder = study_dir / series_folder(series.number, series.description)
+    capture = ScreenCapture(lines=dose_lines(plan, rendered))
+    write_secondary_capture(capture, folder, meta=meta, transfer_syntax=RLELossless)
+    return WrittenSeries((folder,), (meta.series_uid,))
+
+
+def dixon_scale(images: Sequence[np.ndarray]) -> float:
+    """One factor for all four Dixon images (max -> DIXON_MAX_STORED), as scanners scale a Dixon set."""
+    peak = max(float(np.max(img)) for img in images)
+    return DIXON_MAX_STORED / peak if peak > 0 else 1.0
+
+
+def _write_dixon(
+    subject: Subject, plan: StudyPlan, series: DixonPlan, phantom: Any, study_dir: Path, out: Path, seed: int
+) -> WrittenSeries:
+    from segmentation_models.phantoms.mr import render_dixon
+
+    grid = grid_for(phantom, series.grid)
+    dixon = render_dixon(
+        phantom,
+        grid,
+        field_strength_t=series.field_strength_t,
+        rng=series_rng(seed, subject, series.first_number),
+    )
+    images = {
+        DixonOutput.IN_PHASE: dixon.in_phase,
+        DixonOutput.OPPOSED_PHASE: dixon.opposed_phase,
+        DixonOutput.WATER: dixon.water,
+        DixonOutput.FAT: dixon.fat,
+    }
+    scale = dixon_scale([np.clip(v, 0, None) for v in images.values()])
+    folders, metas = [], []
+    for number, description, acquisition, output in series.outputs():
+        meta = series_meta(subject, plan, number, description, seed)
+        folder = study_dir / series_folder(number, description)
+        stored = np.rint(np.clip(images[output], 0, None) * scale)
+        write_mr_series(
+            stored,
+            grid.affine,
+            folder,
+            meta=meta,
+            acquisition=acquisition,
+            transfer_syntax=series.transfer_syntax,
+        )
+        folders.append(folder)
+        metas.append(meta)
+    name = f"{plan.folder}_S{series.first_number:03d}-{series.first_number + 3:03d}_Dixon"
+    truth_dir = out / "truth" / subject.patient_id / name
+    facts = {
+        "modality": "MR",
+        "dixon_style": series.style.value,
+        "field_strength_t": series.field_strength_t,
+        "dixon_storage_scale": scale,
+    }
+    write_truth(
+        truth_dir,
+        subject,
+        plan,
+        metas,
+        phantom,
+        grid,
+        dixon.labels,
+        fat_fraction=dixon.fat_fraction_pct,
+        facts=facts,
+        seed=seed,
+    )
+    return WrittenSeries(tuple(folders), tuple(m.series_uid for m in metas), truth_dir)
+
+
+def write_dxa(subject: Subject, out: Path, seed: int) -> WrittenSeries:
+    """The subject's DXA export via :mod:`dxa_exports`: DICOM under the patient, CSV under ``dxa/``."""
+    from segmentation_models.phantoms import dxa_exports
+
+    assert subject.dxa is not None
+    exam = subject.dxa.exam(subject, seed)
+    folder = out / subject.patient_id / f"DXA_{subject.dxa.date}"
+    if subject.dxa.format is DxaFormat.GE_ENHANCED_SR:
+        path = dxa_exports.write_ge_enhanced_sr(exam, folder / "S001_DXA_Report" / "IM0001.dcm")
+        paths = [path]
+    elif subject.dxa.format is DxaFormat.HOLOGIC_SC:
+        paths = dxa_exports.write_hologic_reports(exam, folder / "S001_Hologic_reports")
+    else:
+        paths = [
+            dxa_exports.write_apex_csv(
+                [exam], out / "dxa" / f"{subject.patient_id}_apex.csv", score_columns=True
+            )
+        ]
+    return WrittenSeries(tuple(sorted({p.parent for p in paths})), ())
+
+
+def level_slices(phantom: Any, grid: Any, levels: Sequence[str] = MEASURED_LEVELS) -> dict[str, int]:
+    """Mid-vertebral slice index of each level the grid covers (slice nearest the vertebral body centre)."""
+    out = {}
+    n = grid.shape[0]
+    positions = grid.slice_position_mm(np.arange(n))
+    for name in levels:
+        lo, hi = phantom.level_z_range(name)
+        mid = 0.5 * (lo + hi)
+        k = int(np.argmin(np.abs(positions - mid)))
+        if min(lo, hi) - 1e-6 <= positions[k] <= max(lo, hi) + 1e-6:
+            out[name] = k
+    return out
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return round(float(values.mean()), 2) if values.size else None
+
+
+def level_truth(
+    labels: Any,
+    grid: Any,
+    k: int,
+    level: str,
+    height_m: float,
+    hu: np.ndarray | None,
+    fat_fraction: np.ndarray | None,
+) -> dict[str, Any]:
+    """Measurements a perfect segmentation gives on slice ``k``: areas are voxel counts x pixel area."""
+    from segmentation_models.phantoms.labels import MUSCLE_GROUPS, Fine, vertebra_value
+
+    cm2 = grid.pixel_area_mm2 / 100.0
+    tissue = LabelMap(labels.tissue[k], labels.tissue_names)
+    muscle = tissue.mask("skeletal_muscle")
+    trabecular = (labels.fine[k] == int(Fine.VERTEBRAL_TRABECULAR)) & (
+        labels.vertebrae[k] == vertebra_value(level)
+    )
+    area = float(muscle.sum()) * cm2
+    row: dict[str, Any] = {
+        "slice_index": int(k),
+        "z_mm": round(float(grid.slice_position_mm(k)), 3),
+        "muscle_area_cm2": round(area, 3),
+        "imat_area_cm2": round(float(tissue.mask("imat").sum()) * cm2, 3),
+        "sat_area_cm2": round(float(tissue.mask("sat").sum()) * cm2, 3),
+        "vat_area_cm2": round(float(tissue.mask("vat").sum()) * cm2, 3),
+        "bone_area_cm2": round(float(tissue.mask("bone").sum()) * cm2, 3),
+        "smi_cm2_m2": round(area / height_m**2, 3),
+        "muscle_voxels": int(muscle.sum()),
+        "trabecular_voxels": int(trabecular.sum()),
+    }
+    if hu is not None:
+        row["muscle_hu_mean"] = _mean(hu[k][muscle])
+        row["trabecular_hu_mean"] = _mean(hu[k][trabecular])
+        row["trabecular_hu_median"] = (
+            round(float(np.median(hu[k][trabecular])), 2) if trabecular.any() else None
+        )
+    if fat_fraction is not None:
+        row["muscle_fat_fraction_pct"] = _mean(fat_fraction[k][muscle])
+        row["marrow_fat_fraction_pct"] = _mean(fat_fraction[k][trabecular])
+        groups = {}
+        for group, fines in MUSCLE_GROUPS.items():
+            mask = np.isin(labels.fine[k], [int(f) for f in fines])
+            groups[group] = _mean(fat_fraction[k][mask])
+        row["muscle_group_fat_fraction_pct"] = groups
+    return row
+
+
+def write_truth(
+    folder: Path,
+    subject: Subject,
+    plan: StudyPlan,
+    metas: Sequence[SeriesMeta],
+    phantom: Any,
+    grid: Any,
+    labels: Any,
+    *,
+    facts: dict[str, Any],
+    seed: int,
+    hu: np.ndarray | None = None,
+    fat_fraction: np.ndarray | None = None,
+) -> None:
+    """Truth for one series (or one Dixon set): label NIfTIs on the series grid and truth.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    volume = grid.volume(labels.tissue.astype(np.uint8))
+    to_nifti(volume, folder / "tissue.nii.gz")
+    to_nifti(volume.with_array(labels.vertebrae.astype(np.uint8)), folder / "vertebrae.nii.gz")
+    to_nifti(volume.with_array(labels.fine.astype(np.uint8)), folder / "fine.nii.gz")
+    _write_json(folder / "tissue.labels.json", {str(k): v for k, v in labels.tissue_names.items()})
+    _write_json(folder / "vertebrae.labels.json", {str(k): v for k, v in labels.vertebra_names.items()})
+    _write_json(folder / "fine.labels.json", {str(k): v for k, v in labels.fine_names.items()})
+    if fat_fraction is not None:
+        ff = np.round(np.asarray(fat_fraction, dtype=np.float32), 1)  # 0.1 % steps keep the file small
+        to_nifti(volume.with_array(ff), folder / "fat_fraction.nii.gz", dtype=np.float32)
+    levels = {
+        name: level_truth(
+            labels,
+            grid,
+            k,
+            name,
+            subject.height_m,
+            hu,
+            None if fat_fraction is None else np.round(np.asarray(fat_fraction, np.float32), 1),
+        )
+        for name, k in level_slices(phantom, grid).items()
+    }
+    truth = {
+        "patient_id": subject.patient_id,
+        "seed": seed,
+        "study": {"folder": plan.folder, "study_uid": plan.study.uid, "date": plan.study.date},
+        "series": [
+            {
+                "series_uid": m.series_uid,
+                "series_number": m.series_number,
+                "description": m.description,
+                "folder": "/".join(
+                    (subject.patient_id, plan.folder, series_folder(m.series_number, m.description))
+                ),
+            }
+            for m in metas
+        ],
+        "acquisition": facts,
+        "grid": {
+            "shape": list(grid.shape),
+            "spacing_mm": [round(float(v), 6) for v in grid.spacing_kji[::-1]],
+            "affine_lps": [[round(float(v), 6) for v in row] for row in grid.affine],
+        },
+        "subject": subject_facts(subject, phantom),
+        "level_convention": "mid-vertebral: slice nearest the centre of the vertebral body",
+        "levels": levels,
+    }
+    _write_json(folder / "truth.json", truth)
+
+
+def subject_facts(subject: Subject, phantom: Any) -> dict[str, Any]:
+    """Roster facts, the DXA values written for the subject, and the phantom's drawn parameters."""
+    facts: dict[str, Any] = {
+        "sex": subject.sex,
+        "age_years": subject.age_years,
+        "height_m": subject.height_m,
+        "weight_kg": subject.weight_kg,
+        "bmi_kg_m2": round(subject.weight_kg / subject.height_m**2, 2),
+        "height_in_dicom": subject.height_in_dicom,
+        "intended": INTENDED[subject.patient_id],
+    }
+    if subject.dxa is not None:
+        facts["dxa"] = {
+            "format": subject.dxa.format.value,
+            "alm_kg": subject.dxa.alm_kg,
+            "almi_kg_m2": round(subject.dxa.alm_kg / subject.height_m**2, 3),
+            "t_scores": {name: site.t_score for name, site in subject.dxa.sites},
+        }
+    params = getattr(phantom, "params", None)
+    if params is not None:
+        facts["phantom_params"] = {
+            k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(params).items()
+        }
+    return facts
+
+
+INTENDED: dict[str, str] = {
+    "BM001": "no sarcopenia; osteopenia (not osteosarcopenia)",
+    "BM002": "sarcopenia + osteoporosis = osteosarcopenia",
+    "BM003": "obesity, myosteatosis (low muscle HU), low-normal SMI; osteopenia",
+    "BM004": "single L3 slice; height only in clinical.csv",
+}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_samples(
+    out: str | Path, seed: int, subjects: Sequence[Subject] | None = None
+) -> list[WrittenSeries]:
+    """Write the sample tree (or only ``subjects``): DICOM, DXA exports, clinical.csv and truth.
+
+    The tree's README.md is maintained by hand next to the files (it documents this function's output)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = roster(seed) if subjects is None else tuple(subjects)
+    written = [w for subject in chosen for w in write_subject(subject, out, seed)]
+    write_clinical_csv(records_for(chosen), out / "clinical.csv")
+    return written
