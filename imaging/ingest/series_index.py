@@ -237,6 +237,8 @@ def _make_entry(
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID"):
         if not _str(h, keyword):
             notes.append(f"{keyword} is empty (anonymised?): grouped by identifying values and folder")
+    if kind in ANALYSABLE_KINDS:
+        notes.extend(_spacing_notes(insts, iop))
     contrast, evidence = contrast_hint(h)
     return SeriesEntry(
         patient_id=group.patient,
@@ -373,6 +375,26 @@ def _coverage(insts: Iterable[Instance], iop: np.ndarray | None) -> float | None
     normal = np.cross(iop[:3], iop[3:])
     along = [float(p @ normal) for i in insts for p in _positions(i.header)]
     return round(max(along) - min(along), 3) if along else None
+
+
+def _spacing_notes(insts: Iterable[Instance], iop: np.ndarray | None) -> list[str]:
+    """Header-only hints of what assembly will check properly: repeated positions and gaps."""
+    if iop is None:
+        return []
+    normal = np.cross(iop[:3], iop[3:])
+    along = np.sort([float(p @ normal) for i in insts for p in _positions(i.header)])
+    if along.size < 3:
+        return []
+    steps = np.diff(along)
+    notes = []
+    repeated = int(np.sum(steps < 1e-3))
+    if repeated:
+        notes.append(f"{repeated} repeated slice position(s): several stacks or duplicates in one series?")
+    moving = steps[steps >= 1e-3]
+    if moving.size and moving.max() > 1.5 * np.median(moving):
+        typical, gap = float(np.median(moving)), float(moving.max())
+        notes.append(f"uneven slice spacing ({typical:.3g} mm typical, gap of {gap:.3g} mm): missing slices?")
+    return notes
 
 
 def _pixel_spacing(h: pydicom.Dataset) -> tuple[float, float] | None:
