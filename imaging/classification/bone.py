@@ -78,13 +78,16 @@ def select_sites(
 
     vertebrae = {v: getattr(dxa.site(v), score) for v in VERTEBRAE}
     vertebrae = {v: s for v, s in vertebrae.items() if s is not None}
-    excluded = excluded_vertebrae(vertebrae) if score == "t_score" else ()
+    # ISCD's exclusion rule is stated on T-scores; under the Z-score reading, neighbour differences in
+    # Z are used when no T-scores were reported (both are offsets of the same BMD at a vertebra).
+    t_vertebrae = {v: dxa.site(v).t_score for v in VERTEBRAE if dxa.site(v).t_score is not None}
+    excluded = excluded_vertebrae(t_vertebrae or vertebrae)
     total = getattr(dxa.site(SPINE_TOTAL), score)
     spine_usable = False
     if excluded:
-        left = len(vertebrae) - len(excluded)
+        left = len(t_vertebrae or vertebrae) - len(excluded)
         notes.append(
-            f"ISCD: excluded {', '.join(excluded)} (T-score differs from a neighbour by more than "
+            f"ISCD: excluded {', '.join(excluded)} (score differs from a neighbour by more than "
             f"{C.ISCD_VERTEBRA_T_DIFFERENCE:g}); the reported L1–L4 total includes it and cannot be "
             "recomputed without the vendor reference database, so the spine is not used"
             + (

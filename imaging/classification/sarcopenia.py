@@ -86,6 +86,8 @@ def classify_sarcopenia(inputs: ClassificationInputs, criteria: SarcopeniaCriter
     else:
         second = mass if mass is not None else performance
         status, stage, missing = _both(strength, second)
+    if status is Status.POSITIVE and missing:
+        notes = (*notes, "severity not assessed: " + "; ".join(missing) + " unknown")
     return Result(criteria.name, status, stage, evidence, missing, notes, source=criteria.source)
 
 

@@ -158,3 +158,19 @@ def test_from_contract_ignores_wards_and_trochanter():
 def test_unknown_site_key_rejected_at_construction():
     with pytest.raises(ValueError, match="unknown DXA site"):
         DxaInputs(sites={"wards": DxaSite(t_score=-1)})
+
+
+def test_exclusion_rule_applies_under_z_reading():
+    data = DxaInputs(
+        sites={
+            "lumbar_spine_L1_L4": DxaSite(z_score=-2.1),
+            "L1": DxaSite(z_score=-2.3),
+            "L2": DxaSite(z_score=-2.2),
+            "L3": DxaSite(z_score=-0.5),
+            "L4": DxaSite(z_score=-2.4),
+            "total_hip_left": DxaSite(z_score=-1.0),
+        }
+    )
+    result = classify_bone(Subject(sex=Sex.MALE, age_years=40), data, None)
+    assert result.stage == "within_expected_range_for_age"  # spine total not used, hip Z −1.0
+    assert any("excluded L3" in n for n in result.notes)

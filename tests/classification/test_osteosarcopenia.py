@@ -120,3 +120,34 @@ def test_engine_with_nothing_reports_every_set_as_insufficient():
     }
     assert set(out) == expected
     assert len(DEFAULT_CONFIG.osteosarcopenia) == 2
+
+
+def test_roster_intended_truths_bm001_and_bm003():
+    """Synthetic values consistent with the sample roster give the roster's intended classification."""
+    bm001 = ClassificationInputs(
+        Subject(sex=Sex.MALE, age_years=58, height_m=1.78, weight_kg=82),
+        DxaInputs(
+            sites={"lumbar_spine_L1_L4": DxaSite(t_score=-1.5), "total_hip_left": DxaSite(t_score=-1.4)},
+            alm_kg=25.0,
+        ),
+        FunctionInputs(grip_kg=40, gait_speed_m_s=1.2, fragility_fracture=False),
+    )
+    out = classify(bm001)
+    assert (out["WHO_ISCD_bone"]["stage"], out["EWGSOP2"]["status"]) == ("osteopenia", "negative")
+    assert out["osteosarcopenia"]["status"] == "negative"
+
+    bm003 = ClassificationInputs(
+        Subject(sex=Sex.MALE, age_years=66, height_m=1.72, weight_kg=104),  # BMI 35.2
+        ct=CtInputs(
+            level="L3",
+            smi_cm2_m2=54.0,
+            muscle_area_cm2=160.0,
+            muscle_hu_mean=28.0,
+            l1_trabecular_hu=150.0,
+            contrast=Contrast.NO,
+        ),
+    )
+    out = classify(bm003)
+    assert out["CT_myosteatosis_Martin2013"]["status"] == "suspected"
+    assert out["CT_muscle_Martin2013"]["status"] == "negative"  # BMI ≥ 25: < 53
+    assert out["CT_bone_Pickhardt2013"]["stage"] == "indeterminate"
