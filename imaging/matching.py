@@ -71,7 +71,10 @@ class DxaRecord:
 
     @classmethod
     def from_contract(cls, data: Mapping[str, Any], date: dt.date | None = None) -> DxaRecord:
-        """``date`` overrides a ``date`` / ``study_date`` (ISO) key in the object, if any.
+        """``date`` overrides a ``date`` / ``study_date`` key (ISO or DICOM YYYYMMDD) in the object, if any.
+
+        The contract's DXA JSON carries no date; the DXA reader's ``DxaResult.exam_date`` (YYYYMMDD) is
+        the value to pass here.
 
         Raises:
             ValueError: when the object has no patient ID or an unreadable date.
@@ -82,7 +85,7 @@ class DxaRecord:
             raise ValueError("DXA result has no patient id: it cannot be matched to imaging")
         if date is None:
             text = data.get("date") or data.get("study_date") or patient.get("date")
-            date = dt.date.fromisoformat(str(text)) if text else None
+            date = parse_date(str(text)) if text else None
         return cls(
             patient_id=pid,
             date=date,
@@ -255,6 +258,21 @@ def _merge_age(
                 )
                 return None
     return entries[0][1]
+
+
+def parse_date(text: str) -> dt.date:
+    """ISO ``YYYY-MM-DD`` or DICOM ``YYYYMMDD``.
+
+    Raises:
+        ValueError: naming the text when it is neither.
+    """
+    text = text.strip()
+    try:
+        if len(text) == 8 and text.isdigit():
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"date {text!r} is neither YYYY-MM-DD nor YYYYMMDD") from exc
 
 
 def _spread(values: Any) -> float:

@@ -128,3 +128,15 @@ def test_dxa_height_is_checked_but_never_the_source():
 def test_dxa_without_patient_id_is_refused():
     with pytest.raises(ValueError, match="no patient id"):
         DxaRecord.from_contract({"patient": {}})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2024-05-20", dt.date(2024, 5, 20)), ("20240520", dt.date(2024, 5, 20))]
+)
+def test_dxa_dates_iso_or_dicom(text, expected):
+    assert DxaRecord.from_contract({"patient": {"id": "X"}, "date": text}).date == expected
+
+
+def test_bad_dxa_date_is_an_error():
+    with pytest.raises(ValueError, match="neither"):
+        DxaRecord.from_contract({"patient": {"id": "X"}, "date": "20.05.2024"})
