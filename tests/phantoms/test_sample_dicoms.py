@@ -1,0 +1,197 @@
+"""The committed sample tree: present, small, decodable, consistent with its truth and with the roster."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from imaging.volume import from_nifti
+from segmentation_models.phantoms.clinical_csv import COLUMNS, read_clinical_csv
+from segmentation_models.phantoms.study import (
+    AxialGrid,
+    CTPlan,
+    DixonPlan,
+    DosePagePlan,
+    LocalizerPlan,
+    roster,
+    series_folder,
+    write_samples,
+)
+
+SEED = 20261122
+BUDGET_BYTES = 30 * 1024 * 1024
+SAMPLE_DICOMS = Path(__file__).resolve().parents[2] / "sample_dicoms"
+needs_tree = pytest.mark.skipif(
+    not (SAMPLE_DICOMS / "clinical.csv").is_file(),
+    reason="sample_dicoms/ not generated: run scripts/make_sample_dicoms.py --out sample_dicoms",
+)
+
+
+def _series_numbers(plan) -> list[int]:
+    if isinstance(plan, DixonPlan):
+        return [number for number, *_ in plan.outputs()]
+    return [plan.number]
+
+
+def _planned_folders() -> list[tuple[str, Path]]:
+    folders = []
+    for subject in roster(SEED):
+        for study in subject.studies:
+            for plan in study.series:
+                descriptions = (
+                    [d for _, d, _, _ in plan.outputs()]
+                    if isinstance(plan, DixonPlan)
+                    else [plan.description]
+                )
+                for number, description in zip(_series_numbers(plan), descriptions, strict=True):
+                    folder = (
+                        SAMPLE_DICOMS / subject.patient_id / study.folder / series_folder(number, description)
+                    )
+                    folders.append((subject.patient_id, folder))
+    return folders
+
+
+def _truth_files() -> list[Path]:
+    return sorted((SAMPLE_DICOMS / "truth").rglob("truth.json"))
+
+
+@needs_tree
+def test_tree_is_within_budget():
+    total = sum(p.stat().st_size for p in SAMPLE_DICOMS.rglob("*") if p.is_file())
+    assert 0 < total <= BUDGET_BYTES, f"sample_dicoms is {total / 1e6:.1f} MB"
+
+
+@needs_tree
+def test_every_planned_series_is_present_and_decodes():
+    for patient_id, folder in _planned_folders():
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        assert files, f"{folder} is empty"
+        headers = [pydicom.dcmread(p) for p in files]
+        assert {h.PatientID for h in headers} == {patient_id}
+        assert len({h.SeriesInstanceUID for h in headers}) == 1
+        middle = headers[len(headers) // 2]
+        assert middle.pixel_array.shape == (middle.Rows, middle.Columns)  # the installed decoders handle it
+
+
+@needs_tree
+def test_patient_size_only_where_the_roster_says():
+    for subject in roster(SEED):
+        for study in subject.studies:
+            for plan in study.series:
+                if not isinstance(plan, CTPlan):
+                    continue
+                folder = (
+                    SAMPLE_DICOMS
+                    / subject.patient_id
+                    / study.folder
+                    / series_folder(plan.number, plan.description)
+                )
+                ds = pydicom.dcmread(
+                    next(p for p in sorted(folder.iterdir()) if p.is_file()), stop_before_pixels=True
+                )
+                assert ("PatientSize" in ds) == subject.height_in_dicom, folder
+                assert ds.PatientAge == f"{subject.age_years:03d}Y"
+                assert float(ds.PatientWeight) == subject.weight_kg
+
+
+@needs_tree
+def test_dxa_exports_are_present():
+    assert list((SAMPLE_DICOMS / "BM001").glob("DXA_*/*/*.dcm"))
+    assert list((SAMPLE_DICOMS / "BM002").glob("DXA_*/*/*.dcm"))
+    assert list((SAMPLE_DICOMS / "dxa").glob("BM003*.csv"))
+
+
+@needs_tree
+def test_clinical_csv_matches_roster():
+    path = SAMPLE_DICOMS / "clinical.csv"
+    assert path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    rows = {r["patient_id"]: r for r in read_clinical_csv(path)}
+    for subject in roster(SEED):
+        row = rows[subject.patient_id]
+        assert row["sex"] == subject.sex
+        assert int(row["age_years"]) == subject.age_years
+        assert float(row["height_cm"]) == pytest.approx(subject.height_m * 100)
+        assert float(row["weight_kg"]) == subject.weight_kg
+    assert float(rows["BM002"]["grip_kg"]) == 14 and float(rows["BM002"]["gait_speed_m_s"]) == 0.7
+    assert float(rows["BM001"]["grip_kg"]) == 40
+
+
+@needs_tree
+def test_truth_exists_for_every_image_series():
+    truth_uids = {s["series_uid"] for t in _truth_files() for s in json.loads(t.read_text())["series"]}
+    for _, folder in _planned_folders():
+        ds = pydicom.dcmread(
+            next(p for p in sorted(folder.iterdir()) if p.is_file()), stop_before_pixels=True
+        )
+        if ds.Modality in ("CT", "MR") and "LOCALIZER" not in ds.ImageType and "ConversionType" not in ds:
+            assert ds.SeriesInstanceUID in truth_uids, folder
+
+
+@needs_tree
+def test_truth_numbers_agree_with_truth_nifti():
+    files = _truth_files()
+    assert files
+    for path in files:
+        truth = json.loads(path.read_text())
+        tissue = from_nifti(path.parent / "tissue.nii.gz")
+        vertebrae = from_nifti(path.parent / "vertebrae.nii.gz")
+        names = {v: int(k) for k, v in json.loads((path.parent / "tissue.labels.json").read_text()).items()}
+        np.testing.assert_allclose(tissue.affine, np.array(truth["grid"]["affine_lps"]), atol=1e-4)
+        assert list(tissue.shape) == truth["grid"]["shape"]
+        pixel_cm2 = tissue.pixel_area_mm2 / 100.0
+        assert truth["levels"], f"{path}: no level covered"
+        for level, values in truth["levels"].items():
+            k = values["slice_index"]
+            muscle = int((tissue.array[k] == names["skeletal_muscle"]).sum())
+            assert values["muscle_area_cm2"] == pytest.approx(muscle * pixel_cm2, abs=1e-3), (path, level)
+            sat = int((tissue.array[k] == names["sat"]).sum())
+            assert values["sat_area_cm2"] == pytest.approx(sat * pixel_cm2, abs=1e-3), (path, level)
+            assert values["z_mm"] == pytest.approx(float(tissue.slice_position_mm(k)), abs=1e-3)
+            level_value = {
+                v: int(kk)
+                for kk, v in json.loads((path.parent / "vertebrae.labels.json").read_text()).items()
+            }
+            assert (vertebrae.array[k] == level_value[level]).any(), (path, level)
+            height = truth["subject"]["height_m"]
+            assert values["smi_cm2_m2"] == pytest.approx(values["muscle_area_cm2"] / height**2, abs=1e-2)
+
+
+@needs_tree
+def test_l3_single_slice_subject():
+    (truth,) = sorted((SAMPLE_DICOMS / "truth" / "BM004").rglob("truth.json"))
+    data = json.loads(truth.read_text())
+    assert data["grid"]["shape"][0] == 1
+    assert "L3" in data["levels"]
+
+
+def _tiny(subject):
+    """A subject reduced to small, fast series (same plan structure) for the reproducibility check."""
+    tiny = AxialGrid(pixel_mm=6.0, matrix=64, slice_mm=10.0, top="L2", bottom="L4")
+    studies = []
+    for study in subject.studies:
+        series = []
+        for plan in study.series:
+            if isinstance(plan, CTPlan | DixonPlan):
+                series.append(dataclasses.replace(plan, grid=tiny))
+            elif isinstance(plan, LocalizerPlan | DosePagePlan):
+                series.append(plan)
+        studies.append(dataclasses.replace(study, series=tuple(series)))
+    return dataclasses.replace(subject, studies=tuple(studies))
+
+
+@pytest.mark.slow
+def test_generation_is_byte_reproducible(tmp_path):
+    subjects = [_tiny(s) for s in roster(SEED) if s.patient_id in ("BM001", "BM002")]
+    for run in ("a", "b"):
+        write_samples(tmp_path / run, SEED, subjects)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert any(p.suffix == ".gz" for p in files_a) and any("DXA" in str(p) for p in files_a)
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
