@@ -237,6 +237,12 @@ def _classify(source: Source, data: BinaryIO | None, found: Discovery, seen: dic
 
 def _read_header(fh: BinaryIO) -> tuple[pydicom.Dataset, bool]:
     """Parse and check a header (pixel data skipped); return it and whether pixel data was present."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # damaged files make pydicom warn; the verdict is reported instead
+        return _parse_and_check(fh)
+
+
+def _parse_and_check(fh: BinaryIO) -> tuple[pydicom.Dataset, bool]:
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
     fh.seek(0)
@@ -246,9 +252,7 @@ def _read_header(fh: BinaryIO) -> tuple[pydicom.Dataset, bool]:
     if not has_marker and head[:2] not in (b"\x08\x00", b"\x02\x00", b"\x00\x08", b"\x00\x02"):
         raise _NotDicom("no DICM marker and no DICOM element at the start")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(fh, defer_size=_DEFER_BYTES, force=not has_marker)
+        ds = pydicom.dcmread(fh, defer_size=_DEFER_BYTES, force=not has_marker)
     except InvalidDicomError as exc:
         raise _NotDicom(str(exc)) from exc
     except Exception as exc:  # pydicom raises many types for damaged files
