@@ -195,3 +195,49 @@ def test_generation_is_byte_reproducible(tmp_path):
     assert any(p.suffix == ".gz" for p in files_a) and any("DXA" in str(p) for p in files_a)
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_roster_facts_are_the_shared_table():
+    facts = {
+        s.patient_id: (s.sex, s.age_years, s.height_m, s.weight_kg, s.height_in_dicom) for s in roster(SEED)
+    }
+    assert facts == {
+        "BM001": ("M", 58, 1.78, 82.0, True),
+        "BM002": ("F", 74, 1.58, 48.0, True),
+        "BM003": ("M", 66, 1.72, 104.0, False),
+        "BM004": ("F", 61, 1.65, 70.0, False),
+    }
+
+
+def test_uids_follow_the_seed_only():
+    def uids(seed):
+        return [st.study.uid for s in roster(seed) for st in s.studies]
+
+    assert uids(SEED) == uids(SEED)
+    assert set(uids(SEED)).isdisjoint(uids(SEED + 1))
+    assert len(set(uids(SEED))) == len(uids(SEED))
+
+
+def test_dixon_plans_name_four_outputs_with_vendor_echo_times():
+    plans = [p for s in roster(SEED) for st in s.studies for p in st.series if isinstance(p, DixonPlan)]
+    assert len(plans) == 2
+    for plan in plans:
+        outputs = plan.outputs()
+        assert len({n for n, *_ in outputs}) == 4
+        te = {o.value: a.echo_time_ms for _, _, a, o in outputs}
+        assert te["in_phase"] == pytest.approx(2 * te["opposed_phase"])
+        if plan.field_strength_t == 1.5:
+            assert (te["opposed_phase"], te["in_phase"]) == (2.3, 4.6)
+
+
+def test_dxa_plans_match_intended_truth():
+    by_id = {s.patient_id: s for s in roster(SEED)}
+    lowest_t = {
+        pid: min(site.t_score for _, site in by_id[pid].dxa.sites) for pid in ("BM001", "BM002", "BM003")
+    }
+    assert -2.5 < lowest_t["BM001"] < -1.0
+    assert lowest_t["BM002"] <= -2.5
+    assert -2.5 < lowest_t["BM003"] < -1.0
+    almi = {pid: by_id[pid].dxa.alm_kg / by_id[pid].height_m ** 2 for pid in ("BM001", "BM002", "BM003")}
+    assert almi["BM001"] >= 7.0 and almi["BM003"] >= 7.0  # EWGSOP2 men
+    assert almi["BM002"] < 5.4  # below EWGSOP2 (5.5) and AWGS (5.4) women
