@@ -199,7 +199,8 @@ def test_emptied_uids_get_stable_stand_in_keys(tmp_path: Path) -> None:
 
 def test_enhanced_multiframe_geometry_from_functional_groups(tmp_path: Path) -> None:
     ds = make_dataset(
-        attrs={"ImagePositionPatient": None, "ImageOrientationPatient": None, "PixelSpacing": None}
+        slice_thickness=None,
+        attrs={"ImagePositionPatient": None, "ImageOrientationPatient": None, "PixelSpacing": None},
     )
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2.1"
     ds.NumberOfFrames = 2
