@@ -180,8 +180,10 @@ def read_hologic_sc(ds: pydicom.Dataset, source: str) -> DxaResult:
         except ValueError as exc:
             out.warnings.append(f"{name}: {exc}")
     if out.empty:
+        notes = "; ".join(out.warnings)
         raise IngestError(
-            f"{source}: Hologic text block holds no known results table (tables: {sorted(found) or 'none'})"
+            f"{source}: Hologic text block holds no usable results (tables: {sorted(found) or 'none'})"
+            + (f": {notes}" if notes else "")
         )
     patient = _patient(ds, block, out.warnings)
     return assemble(
