@@ -30,7 +30,8 @@ def messy(tmp_path: Path) -> Path:
     write_series(tmp_path / "noipp", 2, patient_id="NOIPP", attrs={"ImagePositionPatient": None})
     write_series(tmp_path / "zero", 2, patient_id="ZERO", pixel_spacing=(0.0, 0.0))
     write_series(tmp_path / "neg", 2, patient_id="NEG", pixel_spacing=(-0.7, 0.7))
-    (tmp_path / "zz_copy_of_first").write_bytes(data)
+    (tmp_path / "zz").mkdir()
+    (tmp_path / "zz" / "copy_of_first").write_bytes(data)
     write_series(tmp_path / "other_patient", 3, patient_id="OTHER")
     return tmp_path
 
@@ -40,7 +41,7 @@ def test_every_fault_named_and_good_series_chosen(messy: Path) -> None:
     problems = {Path(p.source).name: p.reason for p in found.problems}
     assert "truncated" in problems["truncated.dcm"]
     assert "not DICOM" in problems["random.dcm"]
-    assert "duplicate SOPInstanceUID" in problems["zz_copy_of_first"]
+    assert "duplicate SOPInstanceUID" in problems["copy_of_first"]
 
     entries = build_index(found)
     by_patient = {e.patient_id: e for e in entries}
