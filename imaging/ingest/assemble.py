@@ -6,7 +6,8 @@ and every pixel is decoded exactly once straight into the pre-allocated output:
 1. every frame's plane and rescale (:mod:`imaging.ingest.frames`);
 2. common orientation/matrix checks, duplicates resolved (identical pixels dropped with a warning,
    different pixels refused), spacing/tilt rules (:mod:`imaging.ingest.geometry`);
-3. pixels decoded per instance in a thread pool into their final slot, rescaled on the way;
+3. pixels decoded per instance (thread or process pool, :mod:`imaging.ingest.decode`) into their
+   final slot, rescaled on the way;
 4. gantry tilt resampled onto the orthogonal grid (:mod:`imaging.ingest.tilt`), recorded in
    ``meta['corrections']``.
 
@@ -15,38 +16,20 @@ Every refusal is an :class:`IngestError` naming the series (and file) and the fa
 
 from __future__ import annotations
 
-import os
-from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pydicom
 
 from imaging.ingest import geometry
+from imaging.ingest.decode import decode_stack, default_workers
 from imaging.ingest.frames import FrameRef, frames_of
 from imaging.ingest.model import IngestError, Instance
-from imaging.ingest.pixels import (
-    PixelFormat,
-    narrow_integers,
-    output_dtype,
-    pixel_format,
-    read_frames,
-    rescale_into,
-)
+from imaging.ingest.pixels import PixelFormat, narrow_integers, pixel_format, read_frames
 from imaging.ingest.series_meta import series_meta
 from imaging.ingest.tilt import shear_correct
 from imaging.volume import Volume
-
-
-def default_workers() -> int:
-    """Decoder threads: one per available core, at most 8 (decoding does not scale further)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
 
 
 def assemble_volume(instances: Sequence[Instance], *, workers: int | None = None) -> Volume:
@@ -78,7 +61,7 @@ def assemble_volume(instances: Sequence[Instance], *, workers: int | None = None
     warnings.extend(stack.warnings)
     ordered = [refs[i] for i in stack.order]
 
-    array, padding = _decode(ordered, instances, fmt, where, workers or default_workers())
+    array, padding = decode_stack(ordered, instances, fmt, where, workers or default_workers())
     array = narrow_integers(array)
     corrections: list[str] = []
     meta = series_meta(first)
@@ -188,57 +171,6 @@ def _stored_frame(ref: FrameRef, instances: Sequence[Instance], fmt: PixelFormat
     own = pixel_format(ds, f"{where}: {ref.label}")
     arr = read_frames(ds, own, [ref.frame], f"{where}: {ref.label}")[0]
     return ref.tile.cut(arr) if ref.tile else arr
-
-
-def _decode(
-    ordered: list[FrameRef], instances: Sequence[Instance], fmt: PixelFormat, where: str, workers: int
-) -> tuple[np.ndarray, dict[str, Any] | None]:
-    """Decode every frame once, straight into its slot of the pre-allocated output."""
-    out = np.empty(
-        (len(ordered), fmt.rows, fmt.columns), dtype=output_dtype(fmt, [r.rescale for r in ordered])
-    )
-    by_instance: dict[int, list[tuple[int, FrameRef]]] = defaultdict(list)
-    for slot, ref in enumerate(ordered):
-        by_instance[ref.instance].append((slot, ref))
-
-    def work(index: int) -> int:
-        inst = instances[index]
-        label = f"{where}: {inst.source}"
-        ds = inst.source.read()
-        own = pixel_format(ds, label)
-        slots = by_instance[index]
-        frame_ids = sorted({ref.frame for _, ref in slots})
-        frames = read_frames(ds, own, frame_ids, label)
-        pad = _padding_value(ds, own)
-        padded = 0
-        for slot, ref in slots:
-            stored = frames[frame_ids.index(ref.frame)]
-            if ref.tile:
-                stored = ref.tile.cut(stored)
-            if pad is not None:
-                padded += int(np.count_nonzero(stored == pad))
-            rescale_into(stored, ref.rescale, out[slot])
-        return padded
-
-    if workers > 1 and len(by_instance) > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            padded_counts = list(pool.map(work, list(by_instance)))
-    else:
-        padded_counts = [work(i) for i in by_instance]
-    pad = _padding_value(instances[0].header, fmt)
-    padding = None if pad is None else {"stored_value": pad, "voxels": int(sum(padded_counts))}
-    return out, padding
-
-
-def _padding_value(ds: pydicom.Dataset, fmt: PixelFormat) -> int | None:
-    """PixelPaddingValue in the stored representation (some files write a signed value as US)."""
-    value = ds.get("PixelPaddingValue")
-    if value is None or value == "":
-        return None
-    value = int(value)
-    if fmt.signed and value >= 1 << (fmt.bits_stored - 1):
-        value -= 1 << fmt.bits_stored
-    return value
 
 
 def _rescale_summary(refs: list[FrameRef]) -> dict[str, Any]:
