@@ -23,6 +23,7 @@ EXIT_NOTHING_USABLE = 3
 COMMANDS: dict[str, str] = {
     "index": "index_cmd",
     "export-volume": "export_volume_cmd",
+    "dxa": "dxa_cmd",
 }
 
 
