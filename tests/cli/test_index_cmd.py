@@ -26,7 +26,7 @@ def test_text_report_and_exit_ok(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "4 DICOM instances" in out and "0 problem(s)" in out
     assert "Patient P7" in out
     assert "Abd 1.0 B30f" in out and "chosen for analysis" in out
-    assert "512" not in out and "8x8" in out
+    assert "8x8" in out and "0.8x0.8" in out
 
 
 def test_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
