@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, IngestError) as exc:
         print(f"bonemuscle {args.command}: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, CliError) else EXIT_NOTHING_USABLE
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("bonemuscle: interrupted", file=sys.stderr)
         return 130

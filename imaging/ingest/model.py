@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
+import pydicom.errors
 
 
 class IngestError(Exception):
@@ -35,7 +36,12 @@ class Source:
         """Parse the instance; raises IngestError naming this source when it is not readable DICOM."""
         try:
             with self.open() as fh:
-                return pydicom.dcmread(fh, stop_before_pixels=stop_before_pixels)
+                try:
+                    return pydicom.dcmread(fh, stop_before_pixels=stop_before_pixels)
+                except pydicom.errors.InvalidDicomError:
+                    # Old archives omit the 128-byte preamble; discovery already vetted such files.
+                    fh.seek(0)
+                    return pydicom.dcmread(fh, stop_before_pixels=stop_before_pixels, force=True)
         except Exception as exc:  # pydicom raises many types for damaged files
             raise IngestError(f"{self}: not readable as DICOM ({type(exc).__name__}: {exc})") from exc
 
