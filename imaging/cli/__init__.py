@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bonemuscle {args.command}: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, CliError) else EXIT_NOTHING_USABLE
     except BrokenPipeError:  # output piped into `head` and closed early: not an error of ours
-        sys.stderr.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
         print("bonemuscle: interrupted", file=sys.stderr)
