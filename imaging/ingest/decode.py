@@ -1,10 +1,12 @@
 """Decode every frame of an ordered stack exactly once, straight into a pre-allocated volume.
 
-Why two kinds of pool: uncompressed frames are a ``frombuffer`` view plus one copy, dominated by
-file reading, so threads suffice and nothing is pickled. JPEG 2000 / JPEG-LS / JPEG decoders hold
-the GIL while they run (measured with scripts/benchmark.py: two threads were no faster than one),
-so compressed series of ``PROCESS_POOL_MIN_INSTANCES`` or more instances are decoded in worker
-processes, which return stored frames; the rescale into the output stays in this process.
+Why no single pool: uncompressed frames are a ``frombuffer`` view plus one copy, dominated by
+pydicom's header parsing, which holds the GIL -- scripts/benchmark.py measured two threads 1.9x
+*slower* than one on 400 uncompressed slices, so they are read serially. JPEG 2000 / JPEG-LS / JPEG
+decoders also hold the GIL (two threads no faster than one), so compressed series of
+``PROCESS_POOL_MIN_INSTANCES`` or more instances are decoded in worker processes, which return
+stored frames; the rescale into the output stays in this process. Small compressed series use
+threads (a process pool's start-up would cost more than it saves).
 """
 
 from __future__ import annotations
@@ -73,8 +75,9 @@ def _run(
 ) -> Iterable[tuple[list[int], np.ndarray, int | None]]:
     if workers <= 1 or len(jobs) <= 1:
         return (_stored_frames(*job) for job in jobs)
-    compressed = any(_compressed(inst.header) for inst in instances)
-    if compressed and len(jobs) >= PROCESS_POOL_MIN_INSTANCES:
+    if not any(_compressed(inst.header) for inst in instances):
+        return (_stored_frames(*job) for job in jobs)  # threads measured slower here (GIL in parsing)
+    if len(jobs) >= PROCESS_POOL_MIN_INSTANCES:
         return _in_processes(jobs, workers)
     return _in_threads(jobs, workers)
 

@@ -82,7 +82,10 @@ def series_meta(ds: pydicom.Dataset) -> dict[str, Any]:
         if PHILIPS_SCALE_SLOPE in ds and "philips" in str(ds.get("Manufacturer", "")).lower():
             # Philips floating-point value = displayed value / (RescaleSlope x ScaleSlope); recorded for
             # quantitative MR users, not applied: the pipeline's fat fractions are ratios and do not need it.
-            meta["philips_scale_slope"] = float(ds[PHILIPS_SCALE_SLOPE].value)
+            try:
+                meta["philips_scale_slope"] = float(ds[PHILIPS_SCALE_SLOPE].value)
+            except (TypeError, ValueError):  # private tag read without its VR (implicit VR files)
+                meta["philips_scale_slope"] = None
     return meta
 
 

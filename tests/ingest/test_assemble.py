@@ -255,3 +255,30 @@ def test_meta_records_acquisition_and_patient(tmp_path: Path) -> None:
     assert meta["kvp"] == 120.0 and meta["patient_weight_kg"] == 61.5 and meta["patient_sex"] == "F"
     assert meta["contrast"] == {"ContrastBolusAgent": "IOMERON"}
     assert meta["rescale"] == {"slope": 1.0, "intercept": -1024.0, "per_slice": False}
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    [
+        "1.2.840.10008.1.2.5",  # RLE lossless
+        "1.2.840.10008.1.2.4.80",  # JPEG-LS lossless
+        "1.2.840.10008.1.2.4.90",  # JPEG 2000 lossless
+        "1.2.840.10008.1.2.1.99",  # deflated explicit VR little endian
+    ],
+)
+def test_compressed_encodings_decode_to_the_same_volume(tmp_path: Path, syntax: str) -> None:
+    from pydicom.uid import UID
+
+    stored = np.abs(ramp(3, rows=64, cols=64)).astype(np.uint16) % 4096  # openjpeg needs >= 64 px
+    plain = assemble_volume(axial_series(tmp_path / "plain", stored, [0, 1, 2], bits_stored=12, signed=False))
+    uid = generate_uid()
+    datasets = []
+    for k in range(3):
+        ds = slice_dataset(stored[k], (0, 0, float(k)), series_uid=uid, bits_stored=12, signed=False)
+        if syntax.endswith(".99"):
+            ds.file_meta.TransferSyntaxUID = UID(syntax)
+        else:
+            ds.compress(UID(syntax), stored[k])
+        datasets.append(ds)
+    packed = assemble_volume(write_instances(datasets, tmp_path / "packed"))
+    np.testing.assert_array_equal(packed.array, plain.array)
