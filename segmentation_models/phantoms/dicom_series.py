@@ -185,6 +185,7 @@ class CTAcquisition:
     slice_thickness_mm: float | None = None  # None: equal to the slice spacing
     image_type: tuple[str, ...] = ("ORIGINAL", "PRIMARY", "AXIAL")
     acquisition_number: int = 1
+    pixel_padding_hu: int | None = None  # HU of pixels outside the reconstruction circle, if flagged
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,8 @@ def write_ct_series(
         ds.RescaleIntercept = ds_str(encoding.intercept)
         ds.RescaleSlope = "1"
         ds.RescaleType = "HU"
+        if acquisition.pixel_padding_hu is not None:
+            ds.PixelPaddingValue = acquisition.pixel_padding_hu - encoding.intercept
         ds.WindowCenter, ds.WindowWidth = "40", "400"
         if acquisition.contrast is not None:
             c = acquisition.contrast

@@ -57,7 +57,7 @@ class AxialGrid:
     pixel_mm: float
     matrix: int
     slice_mm: float
-    top: str = "T11"
+    top: str = "T12"
     bottom: str = "S1"
     single_level: str | None = None
 
@@ -299,6 +299,9 @@ SIEMENS_MR = Equipment("SIEMENS", "MAGNETOM Aera", station_name="MRAWP01")
 PHILIPS_MR = Equipment("Philips Medical Systems", "Ingenia", station_name="PHMR01")
 
 CT_THIN = AxialGrid(pixel_mm=1.5, matrix=256, slice_mm=3.0)
+CT_THIN_LUMBAR = AxialGrid(
+    pixel_mm=1.5, matrix=256, slice_mm=3.0, top="L1", bottom="L4"
+)  # targeted bone recon
 CT_THICK = AxialGrid(pixel_mm=1.5, matrix=256, slice_mm=5.0)
 CT_WIDE_THICK = AxialGrid(pixel_mm=1.6, matrix=256, slice_mm=5.0)  # obese subject: larger field of view
 MR_GRID = AxialGrid(pixel_mm=2.5, matrix=160, slice_mm=5.0)
@@ -387,8 +390,8 @@ def roster(seed: int) -> tuple[Subject, ...]:
                     CTPlan(
                         3,
                         "Abdomen  3.0  Br64  3",
-                        CTAcquisition(kernel="Br64"),
-                        CT_THIN,
+                        CTAcquisition(kernel="Br64", pixel_padding_hu=-2048),
+                        CT_THIN_LUMBAR,
                         "sharp",
                         "none",
                         JPEG2000Lossless,
@@ -401,7 +404,7 @@ def roster(seed: int) -> tuple[Subject, ...]:
                         CT_THICK,
                         "soft",
                         "none",
-                        RLELossless,
+                        JPEGLSLossless,
                         UNSIGNED_MINUS_1024,
                         FileNaming.NO_EXTENSION,
                         InstanceOrder.SCRAMBLED,
@@ -417,7 +420,11 @@ def roster(seed: int) -> tuple[Subject, ...]:
 
     bm002 = Subject("BM002", "PHANTOM^BM002", "F", 74, "19511123", 1.58, 48.0, True, "2026-05-12")
     venous = CTAcquisition(
-        kvp=120, kernel="STANDARD", contrast=Contrast(phase="PORTAL VENOUS"), ctdi_vol_mgy=7.8
+        kvp=120,
+        kernel="STANDARD",
+        contrast=Contrast(phase="PORTAL VENOUS"),
+        ctdi_vol_mgy=7.8,
+        pixel_padding_hu=-2048,
     )
     bm002 = _with(
         bm002,
@@ -429,11 +436,11 @@ def roster(seed: int) -> tuple[Subject, ...]:
                 (
                     CTPlan(
                         3,
-                        "PORTAL VENOUS 3.0 STND",
+                        "PORTAL VENOUS 5.0 STND",
                         venous,
-                        CT_THIN,
+                        CT_THICK,
                         "soft",
-                        "portal_venous",
+                        "portal",
                         JPEGLSLossless,
                         SIGNED_ZERO,
                     ),
@@ -482,7 +489,7 @@ def roster(seed: int) -> tuple[Subject, ...]:
                         enhanced,
                         CT_WIDE_THICK,
                         "soft",
-                        "portal_venous",
+                        "portal",
                         JPEGLSLossless,
                         UNSIGNED_MINUS_1024,
                         FileNaming.NO_EXTENSION,
@@ -540,7 +547,7 @@ def _with(subject: Subject, **changes: object) -> Subject:
 # osteoporotic bone; BM003 obese with fatty (low-HU) muscle and low-normal muscle area; BM004 average.
 PHENOTYPES: dict[str, dict[str, float]] = {
     "BM001": {
-        "muscle_scale": 1.05,
+        "muscle_scale": 1.3,
         "muscle_hu": 46.0,
         "trabecular_hu": 135.0,
         "imat_fraction": 0.03,
@@ -560,7 +567,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
         "vat_scale": 0.8,
     },
     "BM003": {
-        "muscle_scale": 0.92,
+        "muscle_scale": 1.1,
         "muscle_hu": 24.0,
         "trabecular_hu": 118.0,
         "imat_fraction": 0.08,
@@ -570,7 +577,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
         "vat_scale": 2.4,
     },
     "BM004": {
-        "muscle_scale": 0.95,
+        "muscle_scale": 1.1,
         "muscle_hu": 41.0,
         "trabecular_hu": 150.0,
         "imat_fraction": 0.04,
@@ -586,6 +593,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
 # Everything below turns the plans into files. The renderer (anatomy/ct/mr/truth modules) is imported
 # lazily so that planning and the clinical table stay importable and fast.
 
+RENDER_SUPERSAMPLE = 2  # partial-volume sub-points per axis: 2 keeps generation to minutes on 2 cores
 DIXON_MAX_STORED = 4000  # the four Dixon images share one scale so F / (F + W) survives integer storage
 
 
@@ -609,7 +617,6 @@ def series_rng(seed: int, subject: Subject, number: int) -> np.random.Generator:
 def make_subject_phantom(subject: Subject, seed: int) -> Any:
     """The subject's analytic phantom: roster facts plus the phenotype, other shape details from the seed."""
     from segmentation_models.phantoms.anatomy import make_phantom
-
     from segmentation_models.phantoms.params import sample_params
 
     rng = np.random.default_rng([seed, int(subject.patient_id[2:]), 0])
@@ -680,12 +687,16 @@ def _write_ct(
     from segmentation_models.phantoms.ct import render_ct
 
     grid = grid_for(phantom, series.grid)
+    padding = series.acquisition.pixel_padding_hu
     hu, labels = render_ct(
         phantom,
         grid,
         contrast=series.render_contrast,
         kernel=series.render_kernel,
+        kvp=series.acquisition.kvp,
         rng=series_rng(seed, subject, series.number),
+        outside_fov_hu=-1024 if padding is None else padding,
+        supersample=RENDER_SUPERSAMPLE,
     )
     rendered[series.number] = (hu, grid)
     meta = series_meta(
@@ -739,7 +750,12 @@ def _write_localizer(
     )
     grid = grid_for(phantom, coarse)
     hu, _ = render_ct(
-        phantom, grid, contrast="none", kernel="soft", rng=series_rng(seed, subject, series.number)
+        phantom,
+        grid,
+        contrast="none",
+        kernel="soft",
+        rng=series_rng(seed, subject, series.number),
+        supersample=1,
     )
     meta = series_meta(subject, plan, series.number, series.description, seed)
     folder = study_dir / series_folder(series.number, series.description)
@@ -956,10 +972,8 @@ def write_truth(
     volume = grid.volume(labels.tissue.astype(np.uint8))
     to_nifti(volume, folder / "tissue.nii.gz")
     to_nifti(volume.with_array(labels.vertebrae.astype(np.uint8)), folder / "vertebrae.nii.gz")
-    to_nifti(volume.with_array(labels.fine.astype(np.uint8)), folder / "fine.nii.gz")
     _write_json(folder / "tissue.labels.json", {str(k): v for k, v in labels.tissue_names.items()})
     _write_json(folder / "vertebrae.labels.json", {str(k): v for k, v in labels.vertebra_names.items()})
-    _write_json(folder / "fine.labels.json", {str(k): v for k, v in labels.fine_names.items()})
     if fat_fraction is not None:
         ff = np.round(np.asarray(fat_fraction, dtype=np.float32), 1)  # 0.1 % steps keep the file small
         to_nifti(volume.with_array(ff), folder / "fat_fraction.nii.gz", dtype=np.float32)
