@@ -366,3 +366,15 @@ def test_assembly_stage_recovers_volume_and_affine(tmp_path, syntax):
     assert isinstance(volume, Volume)
     np.testing.assert_allclose(volume.affine, affine, atol=1e-5)
     np.testing.assert_array_equal(volume.array, hu)
+
+
+def test_padding_outside_the_reconstruction_circle_is_flagged(tmp_path):
+    hu = _hu()
+    hu[:, 0, :] = -2048  # outside the field of view, as scanners fill it
+    acquisition = CTAcquisition(pixel_padding_hu=-2048)
+    write_ct_series(hu, _affine(), tmp_path, meta=_meta("pad"), acquisition=acquisition, encoding=SIGNED_ZERO)
+    ds = _read_all(tmp_path)[0]
+    assert int(ds.PixelPaddingValue) == -2048
+    assert (ds.pixel_array[0] == -2048).all()
+    with pytest.raises(ValueError, match="does not fit"):
+        write_ct_series(hu, _affine(), tmp_path / "u", meta=_meta("pad"), acquisition=acquisition)
