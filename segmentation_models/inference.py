@@ -1,0 +1,278 @@
+"""Running a loaded network on a Volume and returning contract label maps on the *input* grid.
+
+Geometry is never touched: the series is resampled to the model's spacing along its own axes (no
+reorientation, so oblique and flipped series stay as they are), the network runs with MONAI's
+sliding-window inferer, each head is argmaxed, and labels go back to the original grid by nearest
+neighbour. Both resamplings use the same corner-aligned index mapping, so a voxel returns to exactly
+the world position it came from. Output arrays have the input Volume's shape and share its affine.
+
+Determinism: deterministic algorithms are requested for the duration of the call (and the previous
+setting restored), cuDNN autotuning is off, there is no random test-time augmentation. Mixed
+precision is used only on CUDA. The network is passed in, so tests can run a stub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from imaging.labels import VERTEBRA_NAMES, LabelMap
+from imaging.volume import Volume
+from segmentation_models.class_schema import HeadKind, Segmentation
+from segmentation_models.loading import LoadedModel
+from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
+from segmentation_models.registry import AxisOrder, ModelSpec, SpatialDims
+
+SAME_SPACING_RTOL = 1e-3  # spacings this close are not resampled at all
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How to run: device ("auto" picks CUDA when available), batch of slices/patches, AMP on CUDA."""
+
+    device: str = "auto"
+    batch_size: int = 8
+    amp: bool = True
+    overlap: float = 0.25
+    keep_probabilities: bool = False
+    ct_rule: CtRule = field(default_factory=CtRule)
+    mr_rule: MrRule = field(default_factory=MrRule)
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if not 0.0 <= self.overlap < 1.0:
+            raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
+
+
+@dataclass(frozen=True)
+class HeadOutput:
+    """One head's labels (model's class table) and optional probabilities, on the input grid."""
+
+    kind: HeadKind
+    labels: LabelMap
+    probabilities: dict[str, np.ndarray] | None
+
+
+def pick_device(device: str) -> Any:
+    """torch.device for "auto"/"cpu"/"cuda[:n]"; asking for CUDA without one is an error, not a fallback."""
+    import torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(
+            "--device cuda was requested but PyTorch sees no CUDA device; use --device cpu or auto"
+        )
+    return torch.device(device)
+
+
+def model_scale(volume: Volume, spec: ModelSpec) -> np.ndarray:
+    """Target/source spacing ratio along (slice, row, column); 1.0 where the axis is kept."""
+    src = volume.spacing_kji
+    target = [spec.spacing.slice_mm, spec.spacing.row_mm, spec.spacing.column_mm]
+    if spec.spatial_dims is not SpatialDims.THREE_D and spec.spatial_dims is not SpatialDims.TWO_HALF_D:
+        target[0] = None  # a 2-D model never resamples across slices
+    scale = np.array([1.0 if t is None else float(t) / float(s) for t, s in zip(target, src, strict=True)])
+    scale[np.abs(scale - 1.0) < SAME_SPACING_RTOL] = 1.0
+    return scale
+
+
+def to_model_grid(array: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Linear resampling along the array's own axes; model index t samples source index (t+½)·scale−½."""
+    if np.all(scale == 1.0):
+        return array.astype(np.float32, copy=False)
+    shape = tuple(max(1, round(n / s)) for n, s in zip(array.shape, scale, strict=True))
+    return ndimage.affine_transform(
+        array.astype(np.float32, copy=False),
+        scale,
+        offset=0.5 * scale - 0.5,
+        output_shape=shape,
+        order=1,
+        mode="nearest",
+    )
+
+
+def labels_to_input_grid(labels: np.ndarray, shape: tuple[int, ...], scale: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour inverse of :func:`to_model_grid`: input s takes model index round((s+½)/scale−½)."""
+    index = [
+        np.clip(np.floor((np.arange(n) + 0.5) / s).astype(np.intp), 0, m - 1)
+        for n, s, m in zip(shape, scale, labels.shape, strict=True)
+    ]
+    return labels[np.ix_(*index)]
+
+
+def probabilities_to_input_grid(prob: np.ndarray, shape: tuple[int, ...], scale: np.ndarray) -> np.ndarray:
+    """Linear inverse mapping for a probability channel (float16 result)."""
+    if np.all(scale == 1.0):
+        return prob.astype(np.float16)
+    inv = 1.0 / scale
+    out = ndimage.affine_transform(
+        prob.astype(np.float32), inv, offset=0.5 * inv - 0.5, output_shape=shape, order=1, mode="nearest"
+    )
+    return out.astype(np.float16)
+
+
+@contextlib.contextmanager
+def deterministic() -> Iterator[None]:
+    """Request deterministic kernels for the duration of a call, then restore the caller's settings."""
+    import torch
+
+    was_det = torch.are_deterministic_algorithms_enabled()
+    was_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    was_bench = torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was_det, warn_only=was_warn)
+        torch.backends.cudnn.benchmark = was_bench
+
+
+def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> list[HeadOutput]:
+    """Normalise, resample, infer and argmax every head of one model; results on the input grid."""
+    import torch
+
+    spec = model.spec
+    device = pick_device(options.device)
+    scale = model_scale(volume, spec)
+    x = to_model_grid(spec.normalisation.apply(volume.array), scale)
+    network = model.network.to(device).eval()
+    predictor = _axis_adapter(network, spec)
+    use_amp = options.amp and device.type == "cuda"
+    heads = spec.heads
+    starts = np.cumsum([0] + [h.n_channels for h in heads])
+    labels = [np.zeros(x.shape, dtype=np.uint8) for _ in heads]
+    probs: list[np.ndarray | None] = [
+        np.zeros((h.n_channels, *x.shape), dtype=np.float16) if options.keep_probabilities else None
+        for h in heads
+    ]
+    with deterministic(), torch.inference_mode():
+        for region, logits in _infer(x, spec, predictor, device, options, use_amp):
+            if logits.shape[1] != spec.out_channels:
+                raise RuntimeError(
+                    f"model {spec.name!r} produced {logits.shape[1]} channels; "
+                    f"its spec declares {spec.out_channels}"
+                )
+            for i, _ in enumerate(heads):
+                part = logits[:, starts[i] : starts[i + 1]].float()
+                labels[i][region] = _to_numpy(part.argmax(dim=1)).astype(np.uint8)
+                if probs[i] is not None:
+                    p = _to_numpy(torch.softmax(part, dim=1)).astype(np.float16)  # (B, C, ...)
+                    probs[i][(slice(None), *region)] = np.moveaxis(p, 1, 0)
+    network.to("cpu")
+    out = []
+    for head, lab, prob in zip(heads, labels, probs, strict=True):
+        on_input = labels_to_input_grid(lab, volume.shape, scale)
+        named = None
+        if prob is not None:
+            named = {
+                head.classes[c]: probabilities_to_input_grid(prob[c], volume.shape, scale)
+                for c in head.classes
+            }
+        out.append(HeadOutput(head.kind, LabelMap(on_input, dict(head.classes)), named))
+    return out
+
+
+def segment(
+    volume: Volume,
+    models: LoadedModel | Sequence[LoadedModel],
+    options: InferenceOptions | None = None,
+    fat_fraction_pct: np.ndarray | None = None,
+    fat_fraction_folded: bool = False,
+) -> Segmentation:
+    """Segment ``volume`` with one model (or a compartment model plus a vertebra model).
+
+    CT volumes (``meta['modality'] == 'CT'``, HU values) get the HU windows inside compartments; MR
+    maps compartments directly, using ``fat_fraction_pct`` (same grid, percent) for IMAT when given.
+    """
+    options = options or InferenceOptions()
+    models = [models] if isinstance(models, LoadedModel) else list(models)
+    outputs: dict[HeadKind, HeadOutput] = {}
+    warnings: list[str] = []
+    modality = str(volume.meta.get("modality") or models[0].spec.modality).upper()
+    for model in models:
+        warnings.extend(model.warnings)
+        if model.spec.modality != modality:
+            warnings.append(
+                f"model {model.spec.name!r} was trained on {model.spec.modality}, the series is {modality}"
+            )
+        for head in run_heads(volume, model, options):
+            outputs.setdefault(head.kind, head)
+    meta: dict[str, Any] = {
+        "models": [m.describe() for m in models],
+        "device": str(pick_device(options.device)),
+        "amp": options.amp and pick_device(options.device).type == "cuda",
+    }
+    tissue = muscles = compartments = probabilities = None
+    comp = outputs.get(HeadKind.COMPARTMENTS)
+    if comp is None:
+        warnings.append("no compartment model given: tissue areas cannot be measured")
+    else:
+        compartments, probabilities = comp.labels, comp.probabilities
+        if modality == "CT":
+            result = tissue_from_ct(compartments, volume.array, options.ct_rule)
+        else:
+            result = tissue_from_mr(compartments, fat_fraction_pct, options.mr_rule, fat_fraction_folded)
+        tissue, muscles = result.tissue, result.muscles
+        meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
+        warnings.extend(result.warnings)
+    vert = outputs.get(HeadKind.VERTEBRAE)
+    vertebrae = vert.labels.relabel(VERTEBRA_NAMES) if vert is not None else None
+    if vert is None:
+        warnings.append("no vertebra model given: vertebral levels cannot be assigned")
+    return Segmentation(tissue, vertebrae, muscles, compartments, probabilities, meta, tuple(warnings))
+
+
+def _infer(x: np.ndarray, spec: ModelSpec, predictor: Any, device: Any, options: InferenceOptions, amp: bool):
+    """Yield (model-grid region, logits) for batches of slices (2-D/2.5-D) or the whole volume (3-D)."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    autocast = torch.autocast("cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
+
+    def window(inputs: Any) -> Any:
+        with autocast:
+            return sliding_window_inference(
+                inputs,
+                list(spec.patch_size),
+                options.batch_size,
+                predictor,
+                overlap=options.overlap,
+                mode="gaussian",
+            )
+
+    if spec.spatial_dims is SpatialDims.THREE_D:
+        logits = window(torch.from_numpy(np.ascontiguousarray(x))[None, None].to(device))
+        yield (slice(None),), logits[0].transpose(0, 1)  # (D, C, H, W): the volume as a batch of slices
+        return
+    half = spec.context_slices // 2
+    n = x.shape[0]
+    for start in range(0, n, options.batch_size):
+        ks = np.arange(start, min(n, start + options.batch_size))
+        neighbours = np.clip(
+            ks[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1
+        )  # edge slices repeat
+        batch = torch.from_numpy(np.ascontiguousarray(x[neighbours])).to(device)  # (B, context, R, C)
+        yield (slice(int(ks[0]), int(ks[-1]) + 1),), window(batch)
+
+
+def _axis_adapter(network: Any, spec: ModelSpec) -> Any:
+    """Present patches to a network trained in (column, row, slice) order, and transpose its output back."""
+    if spec.axis_order is AxisOrder.SLICE_ROW_COLUMN:
+        return network
+    if spec.spatial_dims is SpatialDims.THREE_D:
+        return lambda t: network(t.permute(0, 1, 4, 3, 2)).permute(0, 1, 4, 3, 2)
+    return lambda t: network(t.transpose(-1, -2)).transpose(-1, -2)
+
+
+def _to_numpy(t: Any) -> np.ndarray:
+    return t.detach().to("cpu").numpy()
