@@ -118,7 +118,9 @@ def tissue_code(name: str) -> TissueCode:
 AREA = CodedConcept("42798000", "SCT", "Area")
 MEAN_ATTENUATION = CodedConcept("112181", "DCM", "Mean Attenuation Coefficient")
 MEDIAN_ATTENUATION = CodedConcept("112182", "DCM", "Median Attenuation Coefficient")
-SKELETAL_MUSCLE_INDEX = CodedConcept("SMI", PRIVATE_SCHEME, "Skeletal muscle index (L3 area / height squared)")
+SKELETAL_MUSCLE_INDEX = CodedConcept(
+    "SMI", PRIVATE_SCHEME, "Skeletal muscle index (L3 area / height squared)"
+)
 TRABECULAR_BONE = CodedConcept("TRAB", PRIVATE_SCHEME, "Trabecular bone of vertebral body")
 
 UNIT_CM2 = CodedConcept("cm2", "UCUM", "square centimeter")

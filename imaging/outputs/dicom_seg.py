@@ -114,7 +114,9 @@ def grid_geometry(
     thickness = volume.meta.get("slice_thickness_mm")
     measures = hd.PixelMeasuresSequence(
         pixel_spacing=[row_mm, col_mm],
-        slice_thickness=float(thickness) if isinstance(thickness, int | float) and thickness > 0 else slice_mm,
+        slice_thickness=float(thickness)
+        if isinstance(thickness, int | float) and thickness > 0
+        else slice_mm,
         spacing_between_slices=slice_mm,
     )
     positions = [
@@ -163,7 +165,7 @@ def source_images(datasets: Sequence[pydicom.Dataset]) -> list[pydicom.Dataset]:
                 setattr(copy, keyword, None)
         out.append(copy)
     if not out:
-        raise ValueError("no source DICOM instances to reference: derived objects need the series they came from")
+        raise ValueError("no source DICOM instances to reference: a SEG/SR needs the series it came from")
     return out
 
 

@@ -28,7 +28,14 @@ from typing import Any
 MAX_PART_LEN = 64
 _HASH_LEN = 8
 _ALLOWED = re.compile(r"[^A-Za-z0-9._-]+")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_WINDOWS_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 def _digest(text: str) -> str:

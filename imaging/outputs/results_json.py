@@ -32,7 +32,16 @@ SUBJECT_KEYS = ("sex", "age_years", "height_m", "height_source", "weight_kg", "b
 ACQUISITION_KEYS = ("contrast", "kvp", "kernel")
 MODEL_KEYS = ("name", "version", "weights_sha256")
 EVIDENCE_KEYS = ("measure", "value", "threshold", "source")
-TOP_KEYS = ("schema_version", "series", "subject", "acquisition", "levels", "classification", "model", "warnings")
+TOP_KEYS = (
+    "schema_version",
+    "series",
+    "subject",
+    "acquisition",
+    "levels",
+    "classification",
+    "model",
+    "warnings",
+)
 
 SEXES = ("M", "F", None)
 HEIGHT_SOURCES = ("dicom", "clinical", "cli", None)
@@ -83,7 +92,9 @@ def _check_series(series: Mapping[str, Any], problems: list[str]) -> None:
         problems.append(f"series.n_slices: must be a positive integer, got {n!r}")
     spacing = series.get("spacing_mm")
     if "spacing_mm" in series and not (
-        isinstance(spacing, list | tuple) and len(spacing) == 3 and all(_is_number(v) and v > 0 for v in spacing)
+        isinstance(spacing, list | tuple)
+        and len(spacing) == 3
+        and all(_is_number(v) and v > 0 for v in spacing)
     ):
         problems.append(f"series.spacing_mm: must be [x, y, z] positive numbers, got {spacing!r}")
 
@@ -92,7 +103,9 @@ def _check_subject(subject: Mapping[str, Any], problems: list[str]) -> None:
     if "sex" in subject and subject["sex"] not in SEXES:
         problems.append(f"subject.sex: must be 'M', 'F' or null, got {subject['sex']!r}")
     if "height_source" in subject and subject["height_source"] not in HEIGHT_SOURCES:
-        problems.append(f"subject.height_source: must be one of {HEIGHT_SOURCES}, got {subject['height_source']!r}")
+        problems.append(
+            f"subject.height_source: must be one of {HEIGHT_SOURCES}, got {subject['height_source']!r}"
+        )
     for key in ("age_years", "height_m", "weight_kg", "bmi_kg_m2"):
         if key in subject and not _num_or_none(subject[key]):
             problems.append(f"subject.{key}: must be a number or null")
@@ -158,7 +171,9 @@ def _check_classification(classification: Any, problems: list[str]) -> None:
             if not isinstance(item, Mapping):
                 problems.append(f"{where}.evidence[{i}]: must be an object")
                 continue
-            problems.extend(f"{where}.evidence[{i}].{key}: missing" for key in EVIDENCE_KEYS if key not in item)
+            problems.extend(
+                f"{where}.evidence[{i}].{key}: missing" for key in EVIDENCE_KEYS if key not in item
+            )
 
 
 def validate_results(results: Any) -> list[str]:

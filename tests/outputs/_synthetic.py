@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from ingest._series_builder import slice_dataset, write_instances
 from pydicom.uid import generate_uid
 
 from imaging.ingest.assemble import assemble_volume
 from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
-from ingest._series_builder import slice_dataset, write_instances
 
 N_SLICES = 8
 SIZE = 40
@@ -72,7 +72,12 @@ def make_case(folder: Path, *, tilt_deg: float = 0.0, duplicate_at: int | None =
         if tilt_deg:
             attrs["GantryDetectorTilt"] = tilt_deg
         ds = slice_dataset(
-            stored, position, pixel_spacing=(PIXEL_MM, PIXEL_MM), series_uid=uid, instance_number=k + 1, attrs=attrs
+            stored,
+            position,
+            pixel_spacing=(PIXEL_MM, PIXEL_MM),
+            series_uid=uid,
+            instance_number=k + 1,
+            attrs=attrs,
         )
         datasets.append(ds)
     if duplicate_at is not None:
@@ -94,7 +99,9 @@ def make_case(folder: Path, *, tilt_deg: float = 0.0, duplicate_at: int | None =
     vertebrae[:3][body[:3]] = l2
     vertebrae[3:][body[3:]] = l3
     headers = [inst.header for inst in instances]
-    return Case(volume, headers, LabelMap(tissue, dict(TISSUE_NAMES)), LabelMap(vertebrae, dict(VERTEBRA_NAMES)))
+    return Case(
+        volume, headers, LabelMap(tissue, dict(TISSUE_NAMES)), LabelMap(vertebrae, dict(VERTEBRA_NAMES))
+    )
 
 
 def make_results(case: Case) -> dict:
