@@ -8,6 +8,7 @@ labelled L2/L3. ``tilt_deg`` writes a gantry-tilted acquisition (slice k shifted
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +82,7 @@ def make_case(folder: Path, *, tilt_deg: float = 0.0, duplicate_at: int | None =
         )
         datasets.append(ds)
     if duplicate_at is not None:
-        twin = pydicom.Dataset()
-        twin.update(datasets[duplicate_at])
-        twin.file_meta = pydicom.dataset.FileMetaDataset(datasets[duplicate_at].file_meta)
+        twin = copy.deepcopy(datasets[duplicate_at])
         twin.SOPInstanceUID = generate_uid()
         twin.file_meta.MediaStorageSOPInstanceUID = twin.SOPInstanceUID
         twin.InstanceNumber = N_SLICES + 1
