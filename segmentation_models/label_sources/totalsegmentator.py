@@ -32,8 +32,10 @@ includes tissue of classes it does not segment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from imaging.labels import VERTEBRA_ORDER
 
@@ -99,6 +101,18 @@ def is_totalsegmentator_table(names: Mapping[int, str]) -> bool:
 def mapping_table(names: Mapping[int, str]) -> dict[str, MappedClass]:
     """The mapping for every class of a TotalSegmentator ``*.labels.json`` table."""
     return {name: map_class(name) for _, name in sorted(names.items())}
+
+
+def names_from_label_files(paths: Iterable[Path]) -> dict[int, str]:
+    """Union of the class names of several ``*.labels.json`` tables, renumbered in name order.
+
+    Regenerate the document with
+    ``mapping_markdown(names_from_label_files(Path("../shared/data/real").glob("*/totalsegmentator_total*.labels.json")))``.
+    """
+    names: set[str] = set()
+    for path in paths:
+        names.update(str(v) for v in json.loads(Path(path).read_text(encoding="utf-8")).values())
+    return dict(enumerate(sorted(names), start=1))
 
 
 def mapping_markdown(names: Mapping[int, str]) -> str:
