@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from imaging.labels import TISSUE_NAMES
 from imaging.volume import Volume
@@ -150,3 +151,28 @@ def test_wrong_channel_count_is_reported():
 
     with pytest.raises(RuntimeError, match="produced 4 channels"):
         segment(world_pattern_volume((2, 8, 8), GEOMETRIES["axial"]), replace(model, spec=spec), CPU)
+
+
+class _FirstHalfOfLastAxis(torch.nn.Module):
+    """Class 1 on the first half of the network's last spatial axis: exposes the axis order it is fed."""
+
+    def forward(self, x):
+        n = x.shape[-1]
+        first = (torch.arange(n) < n // 2).float().expand_as(x[:, :1])
+        return torch.cat([1.0 - first, first], dim=1) * 10.0
+
+
+def test_bundle_axis_order_is_transposed_for_the_network_and_back():
+    from dataclasses import replace
+
+    from segmentation_models.loading import LoadedModel
+    from segmentation_models.registry import AxisOrder
+
+    vol = world_pattern_volume((2, 6, 10), GEOMETRIES["oblique"])
+    spec = stub_spec(patch=(6, 10), classes={0: "background", 1: "psoas"})
+    ours = LoadedModel(spec, _FirstHalfOfLastAxis(), None, "stub")
+    got = segment(vol, ours, CPU).compartments.array
+    assert np.array_equal(got[0], np.tile(np.arange(10) < 5, (6, 1)))  # our order: last axis = column
+    monai_order = replace(ours, spec=replace(spec, axis_order=AxisOrder.COLUMN_ROW_SLICE))
+    got = segment(vol, monai_order, CPU).compartments.array
+    assert np.array_equal(got[0], np.tile((np.arange(6) < 3)[:, None], (1, 10)))  # network's last axis = row
