@@ -59,7 +59,7 @@ class Phantom:
         self.spine.attach_ribs(lambda phi, z: self.trunk.ray_point(phi, z, 0.45 * self.trunk.wall_mm), rng)
         self.organs = Organs(self.trunk, rng)
         self.with_table = with_table
-        zs = np.linspace(*self.trunk.z_range, 80)
+        zs = np.linspace(self.spine.z_s1, self.spine.z_top, 40)
         back = self.trunk.y_post(zs) + self.trunk.sat_mm(np.full(zs.shape, np.pi), zs) + 2.0
         self.table_y = float(np.max(back)) + 1.0
         self._bounds = self.trunk.bounds()

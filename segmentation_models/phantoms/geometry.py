@@ -15,7 +15,7 @@ from scipy.interpolate import PchipInterpolator
 from segmentation_models.phantoms.labels import Fine
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Profile:
     """A smooth, shape-preserving function of z defined by knots; constant beyond the end knots.
 
@@ -61,12 +61,18 @@ class WaveField:
 
     @classmethod
     def random(
-        cls, rng: np.random.Generator, n: int, wavelength_xy: tuple[float, float], wavelength_z: tuple[float, float]
+        cls,
+        rng: np.random.Generator,
+        n: int,
+        wavelength_xy: tuple[float, float],
+        wavelength_z: tuple[float, float],
     ) -> WaveField:
         ang = rng.uniform(0, 2 * np.pi, n)
         lam_xy = rng.uniform(*wavelength_xy, n)
         lam_z = rng.uniform(*wavelength_z, n) * rng.choice([-1.0, 1.0], n)
-        k = np.stack([np.cos(ang) * 2 * np.pi / lam_xy, np.sin(ang) * 2 * np.pi / lam_xy, 2 * np.pi / lam_z], axis=1)
+        k = np.stack(
+            [np.cos(ang) * 2 * np.pi / lam_xy, np.sin(ang) * 2 * np.pi / lam_xy, 2 * np.pi / lam_z], axis=1
+        )
         return cls(k, rng.uniform(0, 2 * np.pi, n))
 
     def __call__(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -115,7 +121,9 @@ class Box:
 
     def padded(self, mm: float) -> Box:
         return Box(
-            (self.x[0] - mm, self.x[1] + mm), (self.y[0] - mm, self.y[1] + mm), (self.z[0] - mm, self.z[1] + mm)
+            (self.x[0] - mm, self.x[1] + mm),
+            (self.y[0] - mm, self.y[1] + mm),
+            (self.z[0] - mm, self.z[1] + mm),
         )
 
 
@@ -135,18 +143,50 @@ class Canvas:
         self.vert = np.zeros(len(points), dtype=np.uint8)
         self.z_lo = float(self.z.min()) if len(points) else 0.0
         self.z_hi = float(self.z.max()) if len(points) else 0.0
+        # Axial grids sample few distinct z values: evaluate z-profiles once per value, then gather.
+        zq = np.round(self.z, 4)
+        zu, zinv = np.unique(zq, return_inverse=True)
+        self._zu = zu if len(zu) * 8 < max(len(points), 1) else None
+        self._zinv = zinv.reshape(-1)
+        self._zcache: dict[object, np.ndarray] = {}
+        self._sorted: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def zf(self, fn: Callable[[np.ndarray], np.ndarray], idx: np.ndarray) -> np.ndarray:
+        """``fn(z)`` for points ``idx``, computed once per distinct z when that is cheaper."""
+        if self._zu is None:
+            return np.asarray(fn(self.z[idx]))
+        table = self._zcache.get(fn)
+        if table is None:
+            table = np.asarray(fn(self._zu), dtype=np.float64)
+            self._zcache[fn] = table
+        return table[self._zinv[idx]]
 
     def select(self, box: Box, among: np.ndarray | None = None) -> np.ndarray:
         """Indices (into the canvas) of points inside ``box``, searched among ``among`` (all if None)."""
         if box.z[1] < self.z_lo or box.z[0] > self.z_hi:
             return np.zeros(0, dtype=np.int64)
         if among is None:
-            x, y, z = self.x, self.y, self.z
-        else:
-            x, y, z = self.x[among], self.y[among], self.z[among]
-        m = (x >= box.x[0]) & (x <= box.x[1]) & (y >= box.y[0]) & (y <= box.y[1]) & (z >= box.z[0]) & (z <= box.z[1])
-        hit = np.flatnonzero(m)
-        return hit if among is None else among[hit]
+            among = self._all()
+        key = id(among)
+        entry = self._sorted.get(key)
+        if entry is None or entry[0] is not among:
+            order = among[np.argsort(self.z[among], kind="stable")]
+            entry = (among, order, self.z[order])
+            self._sorted[key] = entry
+        _, order, zs = entry
+        lo, hi = np.searchsorted(zs, box.z[0], "left"), np.searchsorted(zs, box.z[1], "right")
+        cand = order[lo:hi]
+        x, y = self.x[cand], self.y[cand]
+        m = (x >= box.x[0]) & (x <= box.x[1]) & (y >= box.y[0]) & (y <= box.y[1])
+        return cand[m]
+
+    def _all(self) -> np.ndarray:
+        entry = self._sorted.get(-1)
+        if entry is None:
+            allidx = np.arange(len(self.points))
+            self._sorted[-1] = (allidx, allidx, allidx)
+            return allidx
+        return entry[0]
 
     def paint(self, idx: np.ndarray, label: Fine, vert: int | None = None) -> None:
         self.fine[idx] = int(label)

@@ -36,7 +36,9 @@ class Grid:
     def __post_init__(self) -> None:
         shape = tuple(int(n) for n in self.shape)
         if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"grid shape must be three positive sizes (slices, rows, cols), got {self.shape}")
+            raise ValueError(
+                f"grid shape must be three positive sizes (slices, rows, cols), got {self.shape}"
+            )
         aff = np.asarray(self.affine, dtype=np.float64)
         if aff.shape != (4, 4) or not np.allclose(aff[3], [0, 0, 0, 1]):
             raise ValueError("grid affine must be 4x4 with bottom row [0, 0, 0, 1]")
@@ -70,7 +72,9 @@ class Grid:
     def slice_points(self, k: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """World points of slice ``k`` (rows*cols, 3), optionally shifted by one (3,) index offset."""
         _, rows, cols = self.shape
-        jj, ii = np.meshgrid(np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64), indexing="ij")
+        jj, ii = np.meshgrid(
+            np.arange(rows, dtype=np.float64), np.arange(cols, dtype=np.float64), indexing="ij"
+        )
         kji = np.stack([np.full(jj.size, float(k)), jj.ravel(), ii.ravel()], axis=1)
         if offsets is not None:
             kji = kji + offsets

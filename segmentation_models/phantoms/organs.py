@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmentation_models.phantoms.geometry import Box, Canvas, Profile, WaveField, polyline_distance
-from segmentation_models.phantoms.geometry import segment_distance
+from segmentation_models.phantoms.geometry import (
+    Box,
+    Canvas,
+    Profile,
+    WaveField,
+    polyline_distance,
+    segment_distance,
+)
 from segmentation_models.phantoms.labels import Fine
 from segmentation_models.phantoms.soft_tissue import Trunk
 
@@ -37,19 +43,21 @@ class Section:
     def mask(self, trunk: Trunk, cv: Canvas, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inside mask and the rotated normalised coordinates (u, v) of points ``idx``."""
         z = cv.z[idx]
-        ox, oy = trunk.center(z)
-        ex, ap = trunk.ex(z), trunk.ap(z)
-        rx = np.maximum(self.rx(z) * ex, 1e-6)
-        ry = np.maximum(self.ry(z) * 0.5 * ap, 1e-6)
-        dx = cv.x[idx] - (ox + self.cx(z) * ex)
-        dy = cv.y[idx] - (oy + self.cy(z) * 0.5 * ap)
+        ox, oy = cv.zf(trunk.center_x, idx), cv.zf(trunk.center_y, idx)
+        ex, ap = cv.zf(trunk.ex, idx), cv.zf(trunk.ap, idx)
+        rx = np.maximum(cv.zf(self.rx, idx) * ex, 1e-6)
+        ry = np.maximum(cv.zf(self.ry, idx) * 0.5 * ap, 1e-6)
+        dx = cv.x[idx] - (ox + cv.zf(self.cx, idx) * ex)
+        dy = cv.y[idx] - (oy + cv.zf(self.cy, idx) * 0.5 * ap)
         c, s = np.cos(self.angle), np.sin(self.angle)
         u = (c * dx + s * dy) / rx
         v = (-s * dx + c * dy) / ry
         return (u * u + v * v < 1) & (z >= self.z[1]) & (z <= self.z[0]), u, v
 
 
-def _section(label: Fine, rows: list[tuple[float, float, float, float, float]], angle: float = 0.0) -> Section:
+def _section(
+    label: Fine, rows: list[tuple[float, float, float, float, float]], angle: float = 0.0
+) -> Section:
     """rows: (z, cx, cy, rx, ry), cranial to caudal."""
     zs = [r[0] for r in rows]
     cols = list(zip(*[r[1:] for r in rows], strict=True))
@@ -66,32 +74,56 @@ class Organs:
         s = sp.scale
         j = lambda: 1 + 0.06 * rng.standard_normal()  # noqa: E731
         dome = v["T9"].z_top + 25 * s
-        self.liver = _section(Fine.LIVER, [
-            (dome, -0.3, -0.05, 0.25, 0.25), (v["T9"].z_mid, -0.28, -0.02, 0.62 * j(), 0.78),
-            (v["T10"].z_mid, -0.3, 0.0, 0.62, 0.78), (v["T11"].z_mid, -0.38, 0.02, 0.54, 0.72),
-            (v["T12"].z_mid, -0.47, 0.05, 0.44 * j(), 0.6), (v["L1"].z_mid, -0.56, 0.05, 0.33, 0.45),
-            (v["L2"].z_mid, -0.62, 0.08, 0.2 * j(), 0.28), (v["L2"].z_bot - 5, -0.64, 0.1, 0.02, 0.02),
-        ])  # fmt: skip
-        self.spleen = _section(Fine.SPLEEN, [
-            (v["T10"].z_top, 0.6, 0.3, 0.03, 0.03), (v["T10"].z_bot, 0.58, 0.3, 0.2 * j(), 0.32),
-            (v["T11"].z_mid, 0.58, 0.28, 0.21, 0.34), (v["T12"].z_top, 0.6, 0.25, 0.18, 0.28),
-            (v["T12"].z_bot, 0.62, 0.22, 0.03, 0.03),
-        ], angle=0.6)  # fmt: skip
-        self.stomach = _section(Fine.STOMACH_CONTENT, [
-            (v["T9"].z_top + 10, 0.28, -0.2, 0.05, 0.05), (v["T9"].z_mid, 0.3, -0.22, 0.3 * j(), 0.32),
-            (v["T11"].z_mid, 0.3, -0.28, 0.3, 0.3), (v["T12"].z_mid, 0.22, -0.42, 0.26, 0.2),
-            (v["L1"].z_mid, 0.1, -0.5, 0.16, 0.12), (v["L1"].z_bot, 0.05, -0.5, 0.02, 0.02),
-        ], angle=-0.3)  # fmt: skip
+        self.liver = _section(
+            Fine.LIVER,
+            [
+                (dome, -0.3, -0.05, 0.25, 0.25),
+                (v["T9"].z_mid, -0.28, -0.02, 0.62 * j(), 0.78),
+                (v["T10"].z_mid, -0.3, 0.0, 0.62, 0.78),
+                (v["T11"].z_mid, -0.38, 0.02, 0.54, 0.72),
+                (v["T12"].z_mid, -0.47, 0.05, 0.44 * j(), 0.6),
+                (v["L1"].z_mid, -0.56, 0.05, 0.33, 0.45),
+                (v["L2"].z_mid, -0.62, 0.08, 0.2 * j(), 0.28),
+                (v["L2"].z_bot - 5, -0.64, 0.1, 0.02, 0.02),
+            ],
+        )
+        self.spleen = _section(
+            Fine.SPLEEN,
+            [
+                (v["T10"].z_top, 0.6, 0.3, 0.03, 0.03),
+                (v["T10"].z_bot, 0.58, 0.3, 0.2 * j(), 0.32),
+                (v["T11"].z_mid, 0.58, 0.28, 0.21, 0.34),
+                (v["T12"].z_top, 0.6, 0.25, 0.18, 0.28),
+                (v["T12"].z_bot, 0.62, 0.22, 0.03, 0.03),
+            ],
+            angle=0.6,
+        )
+        self.stomach = _section(
+            Fine.STOMACH_CONTENT,
+            [
+                (v["T9"].z_top + 10, 0.28, -0.2, 0.05, 0.05),
+                (v["T9"].z_mid, 0.3, -0.22, 0.3 * j(), 0.32),
+                (v["T11"].z_mid, 0.3, -0.28, 0.3, 0.3),
+                (v["T12"].z_mid, 0.22, -0.42, 0.26, 0.2),
+                (v["L1"].z_mid, 0.1, -0.5, 0.16, 0.12),
+                (v["L1"].z_bot, 0.05, -0.5, 0.02, 0.02),
+            ],
+            angle=-0.3,
+        )
         # Kidneys: (centre, semi-axes, in-plane rotation) in world mm; right kidney lower.
         self.kidneys = []
         for side, z_c in ((-1, v["L2"].z_top - 2), (1, v["L1"].z_bot + 6)):
             xc, yc = sp.center(z_c)
-            a, b = sp.body_size(z_c)
-            c = np.array([float(xc) + side * (float(a) + 46 * s), float(yc) + 20 * s, z_c + 8 * rng.standard_normal()])
+            a, _ = sp.body_size(z_c)
+            c = np.array(
+                [float(xc) + side * (float(a) + 46 * s), float(yc) + 20 * s, z_c + 8 * rng.standard_normal()]
+            )
             semi = np.array([30, 19, 54]) * s * np.array([j(), j(), j()])
             self.kidneys.append((c, semi, side * 0.65))
-        self.kidney_box = [Box((c[0] - 60, c[0] + 60), (c[1] - 60, c[1] + 60), (c[2] - 70, c[2] + 70)) for c, _, _ in
-                           self.kidneys]  # fmt: skip
+        self.kidney_box = [
+            Box((c[0] - 60, c[0] + 60), (c[1] - 60, c[1] + 60), (c[2] - 70, c[2] + 70))
+            for c, _, _ in self.kidneys
+        ]
         age = trunk.params.age_years
         self.aorta_r = 11.0 * s * (1 + 0.004 * max(age - 40, 0))
         self.z_bif = v["L4"].z_mid
@@ -115,8 +147,11 @@ class Organs:
         asc = [at(-0.68, 0.05, z) for z in zs]
         desc = [at(0.7, 0.1, z) for z in np.linspace(v["T12"].z_mid, sp.z_s1, 10)]
         xs = np.linspace(-0.62, 0.64, 12)
-        trans = [at(x, -0.55 + 0.1 * x * x, top - 12 - 40 * s * (1 - x * x)) for x in xs]
-        sig = [at(0.7 - 0.7 * t, 0.1 - 0.4 * np.sin(np.pi * t), sp.z_s1 - 60 * s * t) for t in np.linspace(0, 1, 8)]
+        trans = [at(x, -0.55 + 0.1 * x * x, top - 12 - 20 * s * (1 - x * x)) for x in xs]
+        sig = [
+            at(0.7 - 0.7 * t, 0.1 - 0.4 * np.sin(np.pi * t), sp.z_s1 - 60 * s * t)
+            for t in np.linspace(0, 1, 8)
+        ]
         self.colon = [np.array(p) for p in (asc, trans, desc, sig)]
         self.colon_r = 22.0 * s
         loops = []
@@ -164,7 +199,7 @@ class Organs:
         cv.paint(idx[inside], Fine.STOMACH_WALL)
         lumen = inside & (r < 1 - STOMACH_WALL_MM / (0.25 * self.trunk.ex(cv.z[idx])))
         cv.paint(idx[lumen], Fine.STOMACH_CONTENT)
-        ox, oy = self.trunk.center(cv.z[idx])
+        _, oy = self.trunk.center(cv.z[idx])
         cy = oy + self.stomach.cy(cv.z[idx]) * 0.5 * self.trunk.ap(cv.z[idx])
         gas = lumen & (cv.y[idx] < cy - 0.3 * self.stomach.ry(cv.z[idx]) * 0.5 * self.trunk.ap(cv.z[idx]))
         cv.paint(idx[gas], Fine.BOWEL_GAS)
@@ -196,25 +231,28 @@ class Organs:
         if not len(idx):
             return
         z = cv.z[idx]
-        xc, yc = sp.center(z)
-        a, b = sp.body_size(z)
-        front = yc - b
+        xc, yc = cv.zf(sp.center_x, idx), cv.zf(sp.center_y, idx)
+        front = yc - cv.zf(sp.body_b, idx)
         # Aorta above the bifurcation, common iliac arteries below it.
         ra = self.aorta_r
         ax, ay = xc + 14 * s, front - ra - 3 * s
         above = z >= self.z_bif
         d_ao = np.hypot(cv.x[idx] - ax, cv.y[idx] - ay)
         spread = np.clip(self.z_bif - z, 0, None) * 0.55
-        d_il = np.minimum(np.hypot(cv.x[idx] - (ax - 8 * s + spread), cv.y[idx] - ay + 0.2 * spread),
-                          np.hypot(cv.x[idx] - (ax - 8 * s - spread), cv.y[idx] - ay + 0.2 * spread))  # fmt: skip
+        d_il = np.minimum(
+            np.hypot(cv.x[idx] - (ax - 8 * s + spread), cv.y[idx] - ay + 0.2 * spread),
+            np.hypot(cv.x[idx] - (ax - 8 * s - spread), cv.y[idx] - ay + 0.2 * spread),
+        )
         art = np.where(above, d_ao < ra, d_il < 6.5 * s)
         # IVC (flattened oval) above the confluence, common iliac veins below.
         vx, vy = xc - 21 * s, front - 9 * s
         above_v = z >= self.z_conf
         d_ivc = ((cv.x[idx] - vx) / (12 * s)) ** 2 + ((cv.y[idx] - vy) / (8.5 * s)) ** 2
         spread_v = np.clip(self.z_conf - z, 0, None) * 0.5
-        d_iv = np.minimum(np.hypot(cv.x[idx] - (xc + spread_v), cv.y[idx] - vy - 4),
-                          np.hypot(cv.x[idx] - (xc - spread_v), cv.y[idx] - vy - 4))  # fmt: skip
+        d_iv = np.minimum(
+            np.hypot(cv.x[idx] - (xc + spread_v), cv.y[idx] - vy - 4),
+            np.hypot(cv.x[idx] - (xc - spread_v), cv.y[idx] - vy - 4),
+        )
         ven = np.where(above_v, d_ivc < 1, d_iv < 7.0 * s)
         cv.paint(idx[ven], Fine.IVC)
         cv.paint(idx[art], Fine.AORTA)
@@ -233,8 +271,7 @@ class Organs:
         env = self.trunk.envelope(cv, idx)
         phi = np.abs(env.phi) / np.pi
         z_dia = z_front - (z_front - z_back) * phi**2
-        xc, _ = sp.center(z)
-        a, _ = sp.body_size(z)
+        xc, a = cv.zf(sp.center_x, idx), cv.zf(sp.body_a, idx)
         lateral = np.abs(cv.x[idx] - xc) > a + 12 * sp.scale
         deep = -env.out_mm > self.trunk.wall_mm + 6
         cv.paint(idx[(z > z_dia) & lateral & deep & (phi > 0.35)], Fine.LUNG)

@@ -64,7 +64,9 @@ class SubjectParams:
         for name, (lo, hi) in _BOUNDS.items():
             value = float(getattr(self, name))
             if not lo <= value <= hi:
-                raise ValueError(f"{name}={value} is outside the supported range [{lo}, {hi}]; pick a value inside it")
+                raise ValueError(
+                    f"{name}={value} is outside the supported range [{lo}, {hi}]; pick a value inside it"
+                )
 
     @property
     def bmi(self) -> float:
@@ -93,13 +95,17 @@ def sample_params(rng: np.random.Generator, subject_id: str = "P", **overrides: 
     weight = float(overrides.get("weight_kg", bmi * height**2))
     bmi = weight / height**2
     adip = np.log(bmi / 25.0)
-    sat = float(np.clip(np.exp(2.0 * adip + rng.normal(0, 0.2)) * (1.0 if sex == "M" else 1.0), 0.3, 2.8))
+    sat = float(np.clip(np.exp(2.0 * adip + rng.normal(0, 0.2)), 0.3, 2.8))
     vat = float(np.clip(np.exp(1.8 * adip + 0.012 * (age - 50) + rng.normal(0, 0.25)), 0.3, 2.8))
-    muscle = float(np.clip(rng.normal(1.0, 0.13) * (1 - 0.004 * max(age - 40, 0)) * (bmi / 25) ** 0.3, 0.5, 1.8))
+    muscle = float(
+        np.clip(rng.normal(1.0, 0.13) * (1 - 0.004 * max(age - 40, 0)) * (bmi / 25) ** 0.3, 0.5, 1.8)
+    )
     imat = float(np.clip(0.02 + 0.0008 * (age - 30) + 0.002 * (bmi - 25) + rng.normal(0, 0.01), 0.0, 0.2))
     muscle_hu = float(np.clip(50 - 0.22 * (age - 30) - 0.6 * (bmi - 25) + rng.normal(0, 4), 18, 60))
     trab = float(np.clip(226 - 2.5 * (age - 25) + rng.normal(0, 30), 50, 320))
-    marrow = float(np.clip((0.32 if sex == "M" else 0.27) + 0.004 * (age - 25) + rng.normal(0, 0.06), 0.1, 0.85))
+    marrow = float(
+        np.clip((0.32 if sex == "M" else 0.27) + 0.004 * (age - 25) + rng.normal(0, 0.06), 0.1, 0.85)
+    )
     mff = float(np.clip(0.04 + 0.0012 * (age - 30) + 0.002 * (bmi - 25) + rng.normal(0, 0.015), 0.01, 0.3))
     drawn = SubjectParams(
         subject_id=subject_id,

@@ -14,7 +14,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from segmentation_models.phantoms.geometry import Box, Canvas, Profile, WaveField, superellipse_norm
+from segmentation_models.phantoms.geometry import Box, Canvas, Profile, WaveField
 from segmentation_models.phantoms.labels import Fine
 from segmentation_models.phantoms.params import SubjectParams
 from segmentation_models.phantoms.spine import Spine
@@ -62,15 +62,71 @@ class Trunk:
             return [table[n] for n in names]
 
         vat = params.vat_scale - 1.0
-        vat_gain = knots({"T9": .5, "T10": .6, "T11": .75, "T12": .9, "L1": 1, "L2": 1, "L3": 1, "L4": 1, "L5": .9,
-                          "S1": .6, "S2": .4, "S4": .3})  # fmt: skip
-        ex = knots({"T9": 150, "T10": 150, "T11": 148, "T12": 145, "L1": 142, "L2": 140, "L3": 140, "L4": 143,
-                    "L5": 150, "S1": 158, "S2": 162, "S4": 160})  # fmt: skip
-        ap = knots({"T9": 212, "T10": 206, "T11": 199, "T12": 193, "L1": 188, "L2": 185, "L3": 184, "L4": 180,
-                    "L5": 175, "S1": 170, "S2": 168, "S4": 165})  # fmt: skip
+        vat_gain = knots(
+            {
+                "T9": 0.5,
+                "T10": 0.6,
+                "T11": 0.75,
+                "T12": 0.9,
+                "L1": 1,
+                "L2": 1,
+                "L3": 1,
+                "L4": 1,
+                "L5": 0.9,
+                "S1": 0.6,
+                "S2": 0.4,
+                "S4": 0.3,
+            }
+        )
+        ex = knots(
+            {
+                "T9": 150,
+                "T10": 150,
+                "T11": 148,
+                "T12": 145,
+                "L1": 142,
+                "L2": 140,
+                "L3": 140,
+                "L4": 143,
+                "L5": 150,
+                "S1": 158,
+                "S2": 162,
+                "S4": 160,
+            }
+        )
+        ap = knots(
+            {
+                "T9": 212,
+                "T10": 206,
+                "T11": 199,
+                "T12": 193,
+                "L1": 188,
+                "L2": 185,
+                "L3": 184,
+                "L4": 180,
+                "L5": 175,
+                "S1": 170,
+                "S2": 168,
+                "S4": 165,
+            }
+        )
         if not male:
-            hip = knots({"T9": -6, "T10": -6, "T11": -7, "T12": -8, "L1": -9, "L2": -9, "L3": -7, "L4": -2,
-                         "L5": 6, "S1": 12, "S2": 15, "S4": 15})  # fmt: skip
+            hip = knots(
+                {
+                    "T9": -6,
+                    "T10": -6,
+                    "T11": -7,
+                    "T12": -8,
+                    "L1": -9,
+                    "L2": -9,
+                    "L3": -7,
+                    "L4": -2,
+                    "L5": 6,
+                    "S1": 12,
+                    "S2": 15,
+                    "S4": 15,
+                }
+            )
             ex = [e + h for e, h in zip(ex, hip, strict=True)]
             ap = [0.95 * a for a in ap]
         jit = 1 + 0.03 * rng.standard_normal(2)
@@ -78,10 +134,38 @@ class Trunk:
         ap = [s * a * jit[1] + 42 * vat * g for a, g in zip(ap, vat_gain, strict=True)]
         self.ex = Profile.from_knots(zs, ex)
         self.ap = Profile.from_knots(zs, ap)
-        ps_depth = knots({"T9": 33, "T10": 34, "T11": 35, "T12": 36, "L1": 37, "L2": 38, "L3": 38, "L4": 37,
-                          "L5": 32, "S1": 20, "S2": 12, "S4": 6})  # fmt: skip
-        ps_half = knots({"T9": 24, "T10": 25, "T11": 26, "T12": 27, "L1": 27, "L2": 27.5, "L3": 27.5, "L4": 27,
-                         "L5": 26, "S1": 22, "S2": 16, "S4": 10})  # fmt: skip
+        ps_depth = knots(
+            {
+                "T9": 33,
+                "T10": 34,
+                "T11": 35,
+                "T12": 36,
+                "L1": 37,
+                "L2": 38,
+                "L3": 38,
+                "L4": 37,
+                "L5": 32,
+                "S1": 20,
+                "S2": 12,
+                "S4": 6,
+            }
+        )
+        ps_half = knots(
+            {
+                "T9": 24,
+                "T10": 25,
+                "T11": 26,
+                "T12": 27,
+                "L1": 27,
+                "L2": 27.5,
+                "L3": 27.5,
+                "L4": 27,
+                "L5": 26,
+                "S1": 22,
+                "S2": 16,
+                "S4": 10,
+            }
+        )
         self.ps_depth = Profile.from_knots(zs, [d * s * ms for d in ps_depth])
         self.ps_half = Profile.from_knots(zs, [h * s * ms for h in ps_half])
         v_mid = [v.z_mid for v in verts]
@@ -90,32 +174,75 @@ class Trunk:
         self.tp_reach = Profile.from_knots(v_mid, [v.tp_reach for v in verts])
         # Psoas (per-side area, mm^2) appears at L1 and grows caudally; QL spans T12-L5.
         l1 = spine.by_name["L1"]
-        ps_area = [(l1.z_top, 0), (l1.z_mid, 250), (spine.by_name["L2"].z_mid, 620), (spine.by_name["L3"].z_mid, 1080),
-                   (spine.by_name["L4"].z_mid, 1450), (spine.by_name["L5"].z_mid, 1650), (spine.z_s1, 1700),
-                   (spine.z_s1 - 60 * s, 1550)]  # fmt: skip
+        ps_area = [
+            (l1.z_top, 0),
+            (l1.z_mid, 250),
+            (spine.by_name["L2"].z_mid, 620),
+            (spine.by_name["L3"].z_mid, 1080),
+            (spine.by_name["L4"].z_mid, 1450),
+            (spine.by_name["L5"].z_mid, 1650),
+            (spine.z_s1, 1700),
+            (spine.z_s1 - 60 * s, 1550),
+        ]
         k_area = s**2 * ms**2 * (1 + 0.06 * rng.standard_normal())
         self.psoas_area = Profile.from_knots([z for z, _ in ps_area], [a * k_area for _, a in ps_area])
         self.psoas_z = (l1.z_top, spine.z_s1 - 60 * s)
-        ql_area = [(spine.by_name["T12"].z_mid, 0), (l1.z_mid, 250), (spine.by_name["L2"].z_mid, 450),
-                   (spine.by_name["L3"].z_mid, 600), (spine.by_name["L4"].z_mid, 580), (spine.by_name["L5"].z_mid, 280),
-                   (spine.z_s1, 0)]  # fmt: skip
+        ql_area = [
+            (spine.by_name["T12"].z_mid, 0),
+            (l1.z_mid, 250),
+            (spine.by_name["L2"].z_mid, 450),
+            (spine.by_name["L3"].z_mid, 600),
+            (spine.by_name["L4"].z_mid, 580),
+            (spine.by_name["L5"].z_mid, 280),
+            (spine.z_s1, 0),
+        ]
         self.ql_area = Profile.from_knots([z for z, _ in ql_area], [a * k_area for _, a in ql_area])
         self.ql_z = (spine.by_name["T12"].z_mid, spine.z_s1)
         # Subcutaneous fat: harmonic thickness around the trunk, sex-specific distribution along z.
         if male:
             self.sat_harm = (17.0, 2.0, 4.0)
-            zf = knots({"T9": .7, "T10": .75, "T11": .85, "T12": .95, "L1": 1, "L2": 1, "L3": 1, "L4": 1, "L5": .95,
-                        "S1": .9, "S2": .85, "S4": .85})  # fmt: skip
+            zf = knots(
+                {
+                    "T9": 0.7,
+                    "T10": 0.75,
+                    "T11": 0.85,
+                    "T12": 0.95,
+                    "L1": 1,
+                    "L2": 1,
+                    "L3": 1,
+                    "L4": 1,
+                    "L5": 0.95,
+                    "S1": 0.9,
+                    "S2": 0.85,
+                    "S4": 0.85,
+                }
+            )
         else:
             self.sat_harm = (24.0, 0.0, 1.0)
-            zf = knots({"T9": .55, "T10": .6, "T11": .7, "T12": .8, "L1": .85, "L2": .92, "L3": 1, "L4": 1.1,
-                        "L5": 1.2, "S1": 1.35, "S2": 1.4, "S4": 1.4})  # fmt: skip
+            zf = knots(
+                {
+                    "T9": 0.55,
+                    "T10": 0.6,
+                    "T11": 0.7,
+                    "T12": 0.8,
+                    "L1": 0.85,
+                    "L2": 0.92,
+                    "L3": 1,
+                    "L4": 1.1,
+                    "L5": 1.2,
+                    "S1": 1.35,
+                    "S2": 1.4,
+                    "S4": 1.4,
+                }
+            )
         self.sat_z = Profile.from_knots(zs, [f * params.sat_scale * s for f in zf])
         self.sat_wobble = (rng.uniform(0.03, 0.1, 3), rng.uniform(0, 2 * np.pi, 3))
         self.wall_mm = 15.0 * s * ms
         self.rectus_mm = 10.0 * s * ms
-        self.lat_z = Profile.from_knots([spine.by_name["T10"].z_mid, spine.by_name["L1"].z_mid,
-                                         spine.by_name["L3"].z_mid], [7 * s * ms, 5 * s * ms, 0])  # fmt: skip
+        self.lat_z = Profile.from_knots(
+            [spine.by_name["T10"].z_mid, spine.by_name["L1"].z_mid, spine.by_name["L3"].z_mid],
+            [7 * s * ms, 5 * s * ms, 0],
+        )
         self.imat_field = WaveField.random(rng, 24, (5.0, 16.0), (25.0, 80.0))
         self.z_range = (spine.z_s1 - 140 * s, spine.z_top + 80 * s)
 
@@ -130,16 +257,20 @@ class Trunk:
         xc, _ = self.spine.center(z)
         return 0.3 * xc, self.y_post(z) - 0.45 * self.ap(z)
 
+    def center_x(self, z: np.ndarray) -> np.ndarray:
+        return self.center(z)[0]
+
+    def center_y(self, z: np.ndarray) -> np.ndarray:
+        return self.center(z)[1]
+
     def envelope(self, cv: Canvas, idx: np.ndarray) -> EnvelopePoint:
-        z = cv.z[idx]
-        cx, cy = self.center(z)
-        dx = cv.x[idx] - cx
-        dy = cv.y[idx] - cy
-        ap = self.ap(z)
+        dx = cv.x[idx] - cv.zf(self.center_x, idx)
+        dy = cv.y[idx] - cv.zf(self.center_y, idx)
+        ap = cv.zf(self.ap, idx)
         post = dy > 0
         half = np.where(post, 0.45 * ap, 0.55 * ap)
         n = np.where(post, 2.9, 2.15)
-        rho = (np.abs(dx / self.ex(z)) ** n + np.abs(dy / half) ** n) ** (1.0 / n)
+        rho = (np.abs(dx / cv.zf(self.ex, idx)) ** n + np.abs(dy / half) ** n) ** (1.0 / n)
         r = np.hypot(dx, dy)
         out = r - r / np.maximum(rho, 1e-9)
         return EnvelopePoint(out, np.arctan2(dx, -dy), dx, dy)
@@ -155,10 +286,20 @@ class Trunk:
         return cx + r * dx, cy + r * dy
 
     def sat_mm(self, phi: np.ndarray, z: np.ndarray) -> np.ndarray:
+        return self._sat(phi, self.sat_z(z))
+
+    def _sat(self, phi: np.ndarray, zfac: np.ndarray) -> np.ndarray:
         a0, a1, a2 = self.sat_harm
         amp, ph = self.sat_wobble
-        wob = 1 + sum(amp[k] * np.cos((k + 1) * phi + ph[k]) for k in range(3))
-        return np.maximum(self.sat_z(z) * (a0 + a1 * np.cos(phi) + a2 * np.cos(2 * phi)) * wob, 2.0)
+        c1 = np.cos(phi)
+        s1 = np.sin(phi)
+        c2 = 2 * c1 * c1 - 1
+        s2 = 2 * s1 * c1
+        c3 = c1 * c2 - s1 * s2
+        s3 = s1 * c2 + c1 * s2
+        harm = zip(amp, (c1, c2, c3), (s1, s2, s3), ph, strict=True)
+        wob = 1 + sum(a * (c * np.cos(p) - sn * np.sin(p)) for a, c, sn, p in harm)
+        return np.maximum(zfac * (a0 + a1 * c1 + a2 * c2) * wob, 2.0)
 
     def bounds(self) -> Box:
         zs = np.linspace(*self.z_range, 60)
@@ -167,7 +308,10 @@ class Trunk:
         ap = self.ap(zs)
         return Box(
             (float(np.min(cx)) - reach_x, float(np.max(cx)) + reach_x),
-            (float(np.min(cy - 0.55 * ap)) - 120 * self.params.sat_scale - 20, float(np.max(cy + 0.45 * ap)) + 120),
+            (
+                float(np.min(cy - 0.55 * ap)) - 120 * self.params.sat_scale - 20,
+                float(np.max(cy + 0.45 * ap)) + 120,
+            ),
             self.z_range,
         )
 
@@ -175,17 +319,15 @@ class Trunk:
     def paint_outer(self, cv: Canvas, idx: np.ndarray) -> tuple[np.ndarray, EnvelopePoint]:
         """Skin, SAT and the default interior fill; returns the interior indices and their envelope data."""
         env = self.envelope(cv, idx)
-        z = cv.z[idx]
-        sat = self.sat_mm(env.phi, z)
+        sat = self._sat(env.phi, cv.zf(self.sat_z, idx))
         outside = env.out_mm > 0
         cv.paint(idx[outside & (env.out_mm <= sat + SKIN_MM)], Fine.SKIN)
         cv.paint(idx[outside & (env.out_mm <= sat)], Fine.SAT)
         inner = ~outside
-        xi, yi = self.spine.center(z[inner])
-        X = cv.x[idx[inner]] - xi
-        Y = cv.y[idx[inner]] - yi
-        back = (Y > self.arch_y(z[inner]) - 10) & (np.abs(X) < self.ps_half(z[inner]) * 2 + 10)
         interior = idx[inner]
+        X = cv.x[interior] - cv.zf(self.spine.center_x, interior)
+        Y = cv.y[interior] - cv.zf(self.spine.center_y, interior)
+        back = (cv.zf(self.arch_y, interior) - 10 < Y) & (np.abs(X) < cv.zf(self.ps_half, interior) * 2 + 10)
         cv.paint(interior[~back], Fine.VAT)
         cv.paint(interior[back], Fine.IMAT_SEPTUM)
         sel = np.flatnonzero(inner)
@@ -194,33 +336,34 @@ class Trunk:
     def paint_muscles(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint) -> None:
         """Back muscles, psoas, QL, the layered abdominal wall and latissimus, then IMAT inclusions."""
         z = cv.z[interior]
-        xc, yc = self.spine.center(z)
-        X = cv.x[interior] - xc
+        yc = cv.zf(self.spine.center_y, interior)
+        X = cv.x[interior] - cv.zf(self.spine.center_x, interior)
         Y = cv.y[interior] - yc
         ax = np.abs(X)
+        arch = cv.zf(self.arch_y, interior)
         # Paraspinals: boxy blocks either side of the spinous process, clipped by the envelope.
-        half = self.ps_half(z)
-        y0 = self.arch_y(z) - 14.0
-        hy = 0.5 * (self.y_post(z) - yc - y0) + 8.0
+        half = cv.zf(self.ps_half, interior)
+        y0 = arch - 14.0
+        hy = 0.5 * (cv.zf(self.y_post, interior) - yc - y0) + 8.0
         para = ((ax - 4.0 - half) / half) ** 4 + ((Y - y0 - hy) / hy) ** 2 < 1
         cv.paint(interior[para & (z < self.spine.z_top + 60)], Fine.PARASPINAL)
         # Quadratus lumborum: a flat oval in front of the transverse-process tips.
-        a_ql = self.ql_area(z)
+        a_ql = cv.zf(self.ql_area, interior)
         rx = np.sqrt(np.clip(a_ql, 0, None) / (np.pi * 0.5)) + 1e-6
-        ql = ((ax - self.tp_reach(z) + 2) / rx) ** 2 + ((Y - self.arch_y(z) + 22) / (0.5 * rx)) ** 2 < 1
+        ql = ((ax - cv.zf(self.tp_reach, interior) + 2) / rx) ** 2 + ((Y - arch + 22) / (0.5 * rx)) ** 2 < 1
         cv.paint(interior[ql & (z < self.ql_z[0]) & (z > self.ql_z[1]) & (a_ql > 5)], Fine.QUADRATUS_LUMBORUM)
         # Psoas: in the gutter beside the vertebral body, drifting forward towards the pelvis.
-        a_ps = self.psoas_area(z)
-        a_b, b_b = self.spine.body_size(z)
+        a_ps = cv.zf(self.psoas_area, interior)
+        a_b, b_b = cv.zf(self.spine.body_a, interior), cv.zf(self.spine.body_b, interior)
         prx = np.sqrt(np.clip(a_ps, 0, None) / (np.pi * 1.1)) + 1e-6
         t = np.clip((self.spine.by_name["L3"].z_mid - z) / 80.0, 0, 1)
         ps_y = 0.2 * b_b - t * 1.1 * b_b
         ps = ((ax - a_b - 0.85 * prx - 1) / prx) ** 2 + ((Y - ps_y) / (1.1 * prx)) ** 2 < 1
         cv.paint(interior[ps & (z < self.psoas_z[0]) & (z > self.psoas_z[1]) & (a_ps > 5)], Fine.PSOAS)
-        self._paint_wall(cv, interior, env, z)
+        self._paint_wall(cv, interior, env, cv.zf(self.lat_z, interior))
         self._paint_imat(cv, interior)
 
-    def _paint_wall(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint, z: np.ndarray) -> None:
+    def _paint_wall(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint, lat_t: np.ndarray) -> None:
         depth = -env.out_mm
         aphi = np.abs(env.phi)
         ax = np.abs(env.dx)
@@ -234,7 +377,9 @@ class Trunk:
         cv.paint(interior[near & anterior & (ax < 4) & (depth < 0.5 * self.rectus_mm)], Fine.LINEA_ALBA)
         cv.paint(interior[rect], Fine.RECTUS_ABDOMINIS)
         # Lateral wall: three layers, tapering medially into the rectus sheath and posteriorly.
-        taper = np.clip((ax - 0.55 * w_rect) / (0.45 * w_rect), 0, 1) * np.clip((phi_end - aphi) / (0.12 * np.pi), 0, 1)
+        taper = np.clip((ax - 0.55 * w_rect) / (0.45 * w_rect), 0, 1) * np.clip(
+            (phi_end - aphi) / (0.12 * np.pi), 0, 1
+        )
         taper = np.where(anterior, taper, np.clip((phi_end - aphi) / (0.12 * np.pi), 0, 1))
         thick = self.wall_mm * taper
         f = depth / np.maximum(thick, 1e-6)
@@ -247,7 +392,6 @@ class Trunk:
         cv.paint(interior[eo], Fine.EXTERNAL_OBLIQUE)
         cv.paint(interior[io], Fine.INTERNAL_OBLIQUE)
         cv.paint(interior[ta], Fine.TRANSVERSUS_ABDOMINIS)
-        lat_t = self.lat_z(z)
         lat = (aphi > 0.55 * np.pi) & (aphi < 0.86 * np.pi) & (depth < lat_t) & (lat_t > 0.8)
         cv.paint(interior[lat], Fine.LATISSIMUS_DORSI)
 

@@ -22,13 +22,43 @@ RIB_LEVELS: tuple[str, ...] = ("T9", "T10", "T11", "T12")
 
 # Per-level base dimensions (mm, average 1.75 m man): body height, disc below, body half-width and
 # half-depth, transverse-process reach from the midline (L3 the longest lumbar), spinous length.
-_HEIGHT = {"T9": 23, "T10": 24, "T11": 25, "T12": 26.5, "L1": 27.5, "L2": 28.5, "L3": 29.5, "L4": 29.5, "L5": 29}
+_HEIGHT = {
+    "T9": 23,
+    "T10": 24,
+    "T11": 25,
+    "T12": 26.5,
+    "L1": 27.5,
+    "L2": 28.5,
+    "L3": 29.5,
+    "L4": 29.5,
+    "L5": 29,
+}
 _DISC_BELOW = {"T9": 7.5, "T10": 8, "T11": 8.5, "T12": 9, "L1": 9.5, "L2": 10, "L3": 10.5, "L4": 11, "L5": 10}
 _HALF_W = {"T9": 18, "T10": 19, "T11": 20, "T12": 21, "L1": 22, "L2": 23.5, "L3": 25, "L4": 26, "L5": 26.5}
-_HALF_D = {"T9": 13.5, "T10": 14, "T11": 14.5, "T12": 15, "L1": 15.5, "L2": 16, "L3": 16.5, "L4": 17, "L5": 17}
+_HALF_D = {
+    "T9": 13.5,
+    "T10": 14,
+    "T11": 14.5,
+    "T12": 15,
+    "L1": 15.5,
+    "L2": 16,
+    "L3": 16.5,
+    "L4": 17,
+    "L5": 17,
+}
 _TP_REACH = {"T9": 44, "T10": 42, "T11": 36, "T12": 28, "L1": 40, "L2": 46, "L3": 53, "L4": 48, "L5": 45}
 _SP_LEN = {"T9": 30, "T10": 30, "T11": 30, "T12": 30, "L1": 30, "L2": 31, "L3": 31, "L4": 29, "L5": 25}
-_SP_SLOPE = {"T9": 0.6, "T10": 0.55, "T11": 0.45, "T12": 0.3, "L1": 0.15, "L2": 0.12, "L3": 0.1, "L4": 0.08, "L5": 0.05}
+_SP_SLOPE = {
+    "T9": 0.6,
+    "T10": 0.55,
+    "T11": 0.45,
+    "T12": 0.3,
+    "L1": 0.15,
+    "L2": 0.12,
+    "L3": 0.1,
+    "L4": 0.08,
+    "L5": 0.05,
+}
 _LORDOSIS = {"T9": 16, "T10": 13, "T11": 9, "T12": 5, "L1": 0, "L2": -4, "L3": -7, "L4": -7.5, "L5": -4}
 # Unenhanced trabecular HU relative to L1 and marrow fat fraction relative to L1 (fraction points).
 TRABECULAR_OFFSET = {"T9": 12, "T10": 10, "T11": 7, "T12": 4, "L1": 0, "L2": -3, "L3": -6, "L4": -6, "L5": -2}
@@ -131,13 +161,27 @@ class Spine:
 
     def attach_ribs(self, cage: RayPoint, rng: np.random.Generator) -> None:
         """Build the rib centre lines once the trunk outline (``cage``) is known."""
-        self.ribs = tuple(_rib_polyline(self, self.by_name[n], side, cage, rng) for n in RIB_LEVELS for side in (-1, 1))
+        self.ribs = tuple(
+            _rib_polyline(self, self.by_name[n], side, cage, rng) for n in RIB_LEVELS for side in (-1, 1)
+        )
 
     # --- geometry queries -------------------------------------------------------------------------
     def center(self, z: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Spinal curve (x, y) at z (below S1 this is the sacral curve)."""
         y = np.where(np.asarray(z) < self.z_s1, self.sacrum.yc(z), self.yc(z))
         return self.xc(z), y
+
+    def center_x(self, z: np.ndarray) -> np.ndarray:
+        return self.center(z)[0]
+
+    def center_y(self, z: np.ndarray) -> np.ndarray:
+        return self.center(z)[1]
+
+    def body_a(self, z: np.ndarray) -> np.ndarray:
+        return self.body_size(z)[0]
+
+    def body_b(self, z: np.ndarray) -> np.ndarray:
+        return self.body_size(z)[1]
 
     def vertebra_at(self, z: float) -> Vertebra | None:
         for v in self.vertebrae:
@@ -173,9 +217,7 @@ class Spine:
         ).padded(1.0)
 
     def _local(self, cv: Canvas, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        z = cv.z[idx]
-        xc, yc = self.center(z)
-        return cv.x[idx] - xc, cv.y[idx] - yc, z
+        return cv.x[idx] - cv.zf(self.center_x, idx), cv.y[idx] - cv.zf(self.center_y, idx), cv.z[idx]
 
     def _paint_canal(self, cv: Canvas, among: np.ndarray) -> None:
         v0 = self.vertebrae[-1]
@@ -183,7 +225,7 @@ class Spine:
         if not len(idx):
             return
         X, Y, z = self._local(cv, idx)
-        a, b = self.body_size(z)
+        b = cv.zf(self.body_b, idx)
         rcx = np.where(z > self.vertebrae[3].z_top, 8.5, 11.0) * self.scale
         yc = b + v0.rcy + 2.0
         inside = (X / rcx) ** 2 + ((Y - yc) / v0.rcy) ** 2 < 1
@@ -199,7 +241,7 @@ class Spine:
             if not len(idx):
                 continue
             X, Y, z = self._local(cv, idx)
-            a, b = self.body_size(z)
+            a, b = cv.zf(self.body_a, idx), cv.zf(self.body_b, idx)
             t = np.clip((z - z_lo) / max(z_hi - z_lo, 1e-6), 0, 1)
             bulge = 1.0 + 0.06 * np.sin(np.pi * t)
             n = superellipse_norm(X / (a * bulge), Y / (b * bulge), 2.3)
@@ -226,15 +268,19 @@ class Spine:
         cv.paint(idx[body & core], Fine.VERTEBRAL_TRABECULAR, v.value)
         # Basivertebral vein: a midline channel from the central venous lake to the posterior cortex.
         dz = z - v.z_mid
-        channel = (np.abs(X) < 2.0) & (Y > 0.3 * b) & (Y < b + 0.5) & (np.abs(dz) < 2.5)
+        channel = (np.abs(X) < 2.0) & (0.3 * b < Y) & (b + 0.5 > Y) & (np.abs(dz) < 2.5)
         lake = (X / 4.0) ** 2 + ((Y - 0.3 * b) / 3.0) ** 2 + (dz / 3.5) ** 2 < 1
         cv.paint(idx[body & (channel | lake)], Fine.BASIVERTEBRAL_VEIN, v.value)
 
     def _paint_posterior(self, cv: Canvas, among: np.ndarray, v: Vertebra) -> None:
         h = v.height
         reach_y = v.canal_y + v.rcy + 4 + v.sp_len + 3
-        idx = cv.select(self._box(v.z_bot - 0.3 * h - v.sp_slope * v.sp_len - 6, v.z_top + 4, v.tp_reach + 6,
-                                  v.b - 6, reach_y), among)  # fmt: skip
+        idx = cv.select(
+            self._box(
+                v.z_bot - 0.3 * h - v.sp_slope * v.sp_len - 6, v.z_top + 4, v.tp_reach + 6, v.b - 6, reach_y
+            ),
+            among,
+        )
         if not len(idx):
             return
         X, Y, z = self._local(cv, idx)
@@ -242,10 +288,10 @@ class Spine:
         yc = v.canal_y
         canal = (X / v.rcx) ** 2 + ((Y - yc) / v.rcy) ** 2 < 1
         # Pedicles: short bars from the posterolateral body to the arch, upper half of the body.
-        ped = (ax > v.rcx - 1) & (ax < v.rcx + 6.5) & (Y > v.b - 4) & (Y < yc + 1) & (z > v.z_mid - 0.2 * h)
+        ped = (ax > v.rcx - 1) & (ax < v.rcx + 6.5) & (v.b - 4 < Y) & (yc + 1 > Y) & (z > v.z_mid - 0.2 * h)
         ped &= z < v.z_top - 0.08 * h
         # Laminae: the posterior arch around the canal.
-        ring = ((X / (v.rcx + 6)) ** 2 + ((Y - yc) / (v.rcy + 5.5)) ** 2 < 1) & (Y > yc - 1)
+        ring = ((X / (v.rcx + 6)) ** 2 + ((Y - yc) / (v.rcy + 5.5)) ** 2 < 1) & (yc - 1 < Y)
         lam = ring & (z > v.z_bot - 0.2 * h) & (z < v.z_top - 0.1 * h)
         # Articular processes: paired columns spanning into the level below and above (facet joints).
         art = ((ax - v.rcx - 5) / 5.0) ** 2 + ((Y - yc - 1) / 6.0) ** 2 < 1
@@ -298,7 +344,9 @@ class _SacrumShape:
 
     def paint(self, cv: Canvas, among: np.ndarray) -> None:
         z_lo = self.z_s1 - self.length
-        box = Box((-60 * self.w, 60 * self.w), (self.y_s1 - 25, self.y_s1 + 60 * self.s + 45), (z_lo, self.z_s1))
+        box = Box(
+            (-60 * self.w, 60 * self.w), (self.y_s1 - 25, self.y_s1 + 60 * self.s + 45), (z_lo, self.z_s1)
+        )
         idx = cv.select(box, among)
         if not len(idx):
             return
@@ -312,14 +360,16 @@ class _SacrumShape:
         ala = superellipse_norm(X / self.half_width(z), (Y - 3) / (12 * self.w * (1 - 0.4 * t)), 4.0) < 1
         cy = b + 4 * self.s
         crx, cry = 11 * self.s * (1 - 0.5 * t), 5 * self.s * (1 - 0.4 * t)
-        back = (np.abs(X) < 22 * self.w * (1 - 0.5 * t)) & (Y > 0) & (Y < cy + cry + 6 * self.s)
+        back = (np.abs(X) < 22 * self.w * (1 - 0.5 * t)) & (Y > 0) & (cy + cry + 6 * self.s > Y)
         canal = (X / crx) ** 2 + ((Y - cy) / cry) ** 2 < 1
         inside = (body | ala | back) & ~canal
         cv.paint(idx[inside], Fine.SACRUM, self.value)
         cv.paint(idx[canal], Fine.SPINAL_CANAL)
 
 
-def _rib_polyline(spine: Spine, v: Vertebra, side: int, cage: RayPoint, rng: np.random.Generator) -> np.ndarray:
+def _rib_polyline(
+    spine: Spine, v: Vertebra, side: int, cage: RayPoint, rng: np.random.Generator
+) -> np.ndarray:
     """Centre line of one rib: head at the body, neck past the transverse process, then around the
     flank inside the muscular wall, descending 0.25 mm per mm. T12's rib is short and floating;
     higher ribs reach further forward."""
