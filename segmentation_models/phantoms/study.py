@@ -304,7 +304,9 @@ CT_THIN_LUMBAR = AxialGrid(
 )  # targeted bone recon
 CT_THICK = AxialGrid(pixel_mm=1.5, matrix=256, slice_mm=5.0)
 CT_WIDE_THICK = AxialGrid(pixel_mm=1.6, matrix=256, slice_mm=5.0)  # obese subject: larger field of view
-MR_GRID = AxialGrid(pixel_mm=2.5, matrix=160, slice_mm=5.0)
+MR_GRID = AxialGrid(
+    pixel_mm=3.0, matrix=128, slice_mm=5.0, top="L1", bottom="L5"
+)  # marrow L1-L4, muscle at L3
 
 
 # Bone sites per DXA visit: BM001 osteopenia (lowest T -1.6), BM002 osteoporosis (T <= -2.5 at spine and
@@ -547,7 +549,7 @@ def _with(subject: Subject, **changes: object) -> Subject:
 # osteoporotic bone; BM003 obese with fatty (low-HU) muscle and low-normal muscle area; BM004 average.
 PHENOTYPES: dict[str, dict[str, float]] = {
     "BM001": {
-        "muscle_scale": 1.3,
+        "muscle_scale": 1.45,
         "muscle_hu": 46.0,
         "trabecular_hu": 135.0,
         "imat_fraction": 0.03,
@@ -557,7 +559,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
         "vat_scale": 1.2,
     },
     "BM002": {
-        "muscle_scale": 0.62,
+        "muscle_scale": 0.8,
         "muscle_hu": 33.0,
         "trabecular_hu": 78.0,
         "imat_fraction": 0.06,
@@ -567,7 +569,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
         "vat_scale": 0.8,
     },
     "BM003": {
-        "muscle_scale": 1.1,
+        "muscle_scale": 1.2,
         "muscle_hu": 24.0,
         "trabecular_hu": 118.0,
         "imat_fraction": 0.08,
@@ -577,7 +579,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
         "vat_scale": 2.4,
     },
     "BM004": {
-        "muscle_scale": 1.1,
+        "muscle_scale": 1.3,
         "muscle_hu": 41.0,
         "trabecular_hu": 150.0,
         "imat_fraction": 0.04,
@@ -594,7 +596,7 @@ PHENOTYPES: dict[str, dict[str, float]] = {
 # lazily so that planning and the clinical table stay importable and fast.
 
 RENDER_SUPERSAMPLE = 2  # partial-volume sub-points per axis: 2 keeps generation to minutes on 2 cores
-DIXON_MAX_STORED = 4000  # the four Dixon images share one scale so F / (F + W) survives integer storage
+DIXON_MAX_STORED = 2000  # the four Dixon images share one scale so F / (F + W) survives integer storage
 
 
 def slug(text: str) -> str:
