@@ -77,7 +77,7 @@ def test_ribs_only_at_thoracic_levels_and_sacrum_only_below_l5(man) -> None:
 def test_l3_transverse_processes_are_the_longest_lumbar(man) -> None:
     reach = {n: man.spine.by_name[n].tp_reach for n in ("L1", "L2", "L3", "L4", "L5")}
     assert max(reach, key=reach.get) == "L3"
-    labels, grid = _mid_slice(man, "L3", pixel=0.8)
+    labels, _grid = _mid_slice(man, "L3", pixel=0.8)
     assert (labels.vertebrae == vertebra_value("L3")).any()
     post = labels.fine == Fine.POSTERIOR_ELEMENTS
     assert (labels.vertebrae[post] == vertebra_value("L3")).all()
@@ -99,7 +99,7 @@ def test_labels_are_deterministic() -> None:
 
 def test_flipped_grid_sees_the_same_anatomy(man) -> None:
     base = axial_grid(man, 2.0, 3.0, levels=("L2", "L2"), matrix=(128, 128))
-    n_k, rows, cols = base.shape
+    n_k, rows, _cols = base.shape
     aff = np.array(base.affine)
     flip = aff.copy()
     flip[:3, 0] = -aff[:3, 0]  # slices run inferior

@@ -25,7 +25,7 @@ def _core(labels, fines, mm: int = 2) -> np.ndarray:
 
 
 def test_truth_fat_fraction_matches_parameters(dixon_scene) -> None:
-    phantom, _, img = dixon_scene
+    _phantom, _, img = dixon_scene
     core = _core(img.labels, [Fine.PSOAS, Fine.PARASPINAL])
     assert core.any()
     exact = np.isclose(img.fat_fraction_pct[core], 12.0, atol=1e-3)

@@ -53,7 +53,7 @@ def test_areas_equal_voxel_counts(truth_scene) -> None:
 
 
 def test_trabecular_roi_avoids_cortex_and_vein(truth_scene) -> None:
-    phantom, _, hu, labels, _, truth = truth_scene
+    _phantom, _, _hu, labels, _, truth = truth_scene
     entry = truth["levels"]["L3"]
     roi = trabecular_roi(labels, entry["slice_index"], "L3")
     assert roi.sum() > 50
