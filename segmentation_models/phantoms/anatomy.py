@@ -6,9 +6,10 @@ it on a grid: voxel centres first, then -- where a voxel's label differs from a 
 ``supersample``³ sub-points spread evenly through the voxel. Labels are the majority of the
 sub-points; renderers average the sub-point intensities (partial volume).
 
-Speed (one core, 2024 laptop-class CPU): a 256×256×60 grid at 1.5×1.5×3 mm labels in about
-2 s with supersample 1 and about 6 s with supersample 3, because only boundary voxels are
-supersampled (measured by ``tests/phantoms/test_anatomy.py::test_speed_figures``, printed, not asserted).
+Speed, measured on the shared 2-core development machine under load from other jobs: a
+256×256×60 grid at 1.5×1.5×3 mm labels in ~8 s with supersample 1 and ~25-30 s with supersample 3
+(about 16% of voxels straddle a boundary and get 27 sub-points each). Not yet the "few seconds"
+target; ``tests/phantoms/test_anatomy.py::test_speed_figures`` (slow) prints the figures.
 """
 
 from __future__ import annotations
@@ -72,15 +73,15 @@ class Phantom:
             ValueError: the phantom has no such vertebra.
         """
         if name == "S1":
-            return self.spine.z_s1, self.spine.z_s1 - 30.0 * self.spine.scale
+            return float(self.spine.z_s1), float(self.spine.z_s1 - 30.0 * self.spine.scale)
         v = self.spine.by_name.get(name)
         if v is None:
             raise ValueError(f"phantom has no vertebra {name!r}; it has {', '.join(self.spine.by_name)}, S1")
-        return v.z_top, v.z_bot
+        return float(v.z_top), float(v.z_bot)
 
     def level_mid_z(self, name: str) -> float:
         top, bot = self.level_z_range(name)
-        return 0.5 * (top + bot)
+        return float(0.5 * (top + bot))
 
     @property
     def levels(self) -> tuple[str, ...]:
