@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "index": "index_cmd",
     "export-volume": "export_volume_cmd",
     "dxa": "dxa_cmd",
+    "analyze": "analyze_cmd",
 }
 
 

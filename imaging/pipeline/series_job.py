@@ -1,0 +1,203 @@
+"""One analysis unit (a CT series, or an MR Dixon set) from DICOM to the files of the output contract.
+
+Stages, each a function of the package that owns it, passing typed values:
+assemble volume(s) → Dixon fat fraction (MR) → labels (network or precomputed) → subject match →
+per-level measurements → MR block → classification → results.json dict → files.
+
+:func:`build_results` is pure (values in, the results.json dict out); :func:`analyse_unit` does the
+reading and writing around it. Every null value in the results has a warning saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imaging.classification.engine import DEFAULT_DESCRIPTION, classify, config_summary
+from imaging.classification.inputs import CtInputs
+from imaging.ingest.assemble import assemble_volume
+from imaging.ingest.dixon import DixonComponent
+from imaging.ingest.selection import AnalysisUnit, StudyChoice
+from imaging.ingest.series_index import SeriesEntry
+from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.matching import Match
+from imaging.outputs import write_series_outputs
+from imaging.outputs.results_json import SCHEMA_VERSION
+from imaging.pipeline.levels_metrics import SMI_NOTE, LevelOptions, LevelsResult, measure_levels
+from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block
+from imaging.pipeline.segmentation_source import SegmentationSource, run_segmentation
+from imaging.pipeline.subject import SubjectSources, subject_for
+from imaging.volume import Volume
+from segmentation_models.class_schema import Segmentation
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Everything a unit needs besides its DICOM: label source, level rules, subject records."""
+
+    segmentation: SegmentationSource
+    levels: LevelOptions = field(default_factory=LevelOptions)
+    subject: SubjectSources = field(default_factory=SubjectSources)
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """What happened to one unit: its results (ok) or the reason it failed."""
+
+    label: str
+    ok: bool
+    reason: str | None = None
+    results: Mapping[str, Any] | None = None
+    folder: Path | None = None
+    output_problems: tuple[str, ...] = ()
+
+
+def unit_label(choice: StudyChoice) -> str:
+    entry = choice.chosen[0]
+    what = "Dixon set " + "+".join(e.label for e in choice.chosen) if len(choice.chosen) > 1 else entry.label
+    return f"{choice.patient_id or '?'} {what}"
+
+
+def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> UnitOutcome:
+    """Analyse one chosen unit and write its outputs.
+
+    Raises:
+        IngestError, ValueError (incl. DixonSetError), RuntimeError: with the reason the unit failed;
+            the caller records it and goes on with the other units.
+    """
+    if choice.unit is AnalysisUnit.MR_DIXON:
+        volumes = {
+            comp: assemble_volume(entry.instances, workers=options.workers)
+            for comp, entry in zip(choice.dixon_components, choice.chosen, strict=True)
+        }
+        dff = dixon_fat_fraction(volumes)
+        entry = dict(zip(choice.dixon_components, choice.chosen, strict=True))[dff.reference]
+        volume = volumes[dff.reference]
+        seg = run_segmentation(options.segmentation, volume, dff.map.percent, dff.map.folded)
+        series_list = [_series_ref(e, c) for c, e in zip(choice.dixon_components, choice.chosen, strict=True)]
+    else:
+        entry = choice.chosen[0]
+        volume = assemble_volume(entry.instances, workers=options.workers)
+        dff, series_list = None, []
+        seg = run_segmentation(options.segmentation, volume)
+    matched, dxa_json, subject_warnings = subject_for(volume.meta, options.subject)
+    levels = measure_levels(volume, seg, options.levels, matched.subject.height_m, entry.contrast)
+    results = build_results(
+        entry, volume, seg, levels, matched, dxa_json, subject_warnings, options.segmentation.model_block(), dff
+    )
+    if series_list:
+        results["mr"]["dixon_series"] = series_list
+    tissue = seg.tissue or LabelMap(np.zeros(volume.shape, np.uint8), dict(TISSUE_NAMES))
+    vertebrae = seg.vertebrae or LabelMap(np.zeros(volume.shape, np.uint8), dict(VERTEBRA_NAMES))
+    written = write_series_outputs(
+        out_dir,
+        volume,
+        [inst.header for inst in entry.instances],
+        tissue,
+        vertebrae,
+        results,
+        fat_fraction_pct=None if dff is None else dff.map.percent,
+    )
+    return UnitOutcome(unit_label(choice), True, None, results, written.folder, written.problems)
+
+
+def build_results(
+    entry: SeriesEntry,
+    volume: Volume,
+    seg: Segmentation,
+    levels: LevelsResult,
+    matched: Match,
+    dxa_json: Mapping[str, Any] | None,
+    subject_warnings: Sequence[str],
+    model: Mapping[str, Any],
+    dff: DixonFatFraction | None = None,
+) -> dict[str, Any]:
+    """The results.json dict of one unit (pure)."""
+    meta = volume.meta
+    is_ct = str(meta.get("modality") or entry.modality).upper() == "CT"
+    warnings: list[str] = [*meta.get("warnings", []), *seg.warnings]
+    level_entries = {name: dict(values) for name, values in levels.levels.items()}
+    mr: dict[str, Any] | None = None
+    if dff is not None:
+        mr, per_level, mr_warnings = mr_block(dff, seg, volume, levels.slices)
+        for name, extra in per_level.items():
+            level_entries[name].update(extra)
+        warnings += mr_warnings
+    warnings += levels.warnings
+    warnings += _contrast_warnings(entry, is_ct)
+    warnings += subject_warnings
+    subject = matched.subject_dict()
+    if subject["bmi_kg_m2"] is None:
+        warnings.append("BMI null: weight or height unknown")
+    ct_inputs = CtInputs.from_levels(level_entries, entry.contrast) if is_ct else None
+    classification = classify(matched.classification_inputs(ct_inputs))
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "series": {
+            "patient_id": meta.get("patient_id") or entry.patient_id or None,
+            "study_uid": entry.study_uid or entry.study_key,
+            "series_uid": entry.series_uid or entry.series_key,
+            "modality": str(meta.get("modality") or entry.modality),
+            "description": meta.get("description") or entry.description or None,
+            "n_slices": int(volume.shape[0]),
+            "spacing_mm": [round(v, 6) for v in volume.spacing_xyz],
+            "series_number": entry.series_number,
+        },
+        "subject": subject,
+        "acquisition": {
+            "contrast": entry.contrast,
+            "contrast_evidence": entry.contrast_evidence,
+            "kvp": meta.get("kvp") if is_ct else None,
+            "kernel": meta.get("kernel"),
+            "manufacturer": meta.get("manufacturer"),
+            "slice_thickness_mm": meta.get("slice_thickness_mm"),
+            "corrections": list(meta.get("corrections", [])),
+        },
+        "levels": level_entries,
+        "levels_not_measured": levels.not_measured,
+        "volumes_ml": levels.volumes,
+        "classification": classification,
+        "classification_config": {**config_summary(), "description": DEFAULT_DESCRIPTION},
+        "model": dict(model),
+        "segmentation": {k: v for k, v in seg.meta.items() if k in ("source", "sources", "partial", "tissue_rule")},
+        "notes": [SMI_NOTE],
+        "warnings": list(dict.fromkeys(warnings)),
+    }
+    if mr is not None:
+        results["mr"] = mr
+    if matched.conflicts:
+        results["subject"]["conflicts"] = [c.to_dict() for c in matched.conflicts]
+    if dxa_json is not None:
+        results["dxa"] = dict(dxa_json)
+    return results
+
+
+def _contrast_warnings(entry: SeriesEntry, is_ct: bool) -> list[str]:
+    if not is_ct:
+        return []
+    if entry.contrast == "yes":
+        return [
+            f"contrast-enhanced CT ({entry.contrast_evidence}): contrast raises muscle and trabecular HU; "
+            "HU cut-offs were derived mostly on specific phases, so HU-based values and screens are flagged "
+            "(contrast='yes' at every level)"
+        ]
+    if entry.contrast == "unknown":
+        return [
+            "contrast status unknown: no DICOM tag or description says whether contrast was given; "
+            "HU values are flagged contrast='unknown'"
+        ]
+    return []
+
+
+def _series_ref(entry: SeriesEntry, component: DixonComponent) -> dict[str, Any]:
+    return {
+        "component": component.value,
+        "series_uid": entry.series_uid or entry.series_key,
+        "series_number": entry.series_number,
+        "description": entry.description,
+    }
