@@ -1,0 +1,121 @@
+"""Per-level assembly on the synthetic CT (known areas/HU) built directly as a Volume: no I/O."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pipeline._synthetic_ct import (
+    IMAT_CM2,
+    MUSCLE_CM2,
+    SAT_CM2,
+    SLICE_MM,
+    VAT_CM2,
+    hu_plane,
+    label_arrays,
+)
+
+from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.pipeline.levels_metrics import LevelOptions, measure_levels
+from imaging.volume import Volume
+from segmentation_models.class_schema import Segmentation
+
+
+def _case(n_slices: int = 16, modality: str = "CT", slice_mm: float = SLICE_MM) -> tuple[Volume, Segmentation]:
+    affine = np.eye(4)
+    affine[:3, 0] = [0, 0, slice_mm]  # slice index -> z
+    affine[:3, 1] = [0, 1.0, 0]  # row -> y
+    affine[:3, 2] = [1.0, 0, 0]  # column -> x
+    array = np.repeat(hu_plane()[None], n_slices, axis=0)
+    volume = Volume(array, affine, {"modality": modality})
+    tissue, vert = label_arrays(n_slices)
+    return volume, Segmentation(LabelMap(tissue, dict(TISSUE_NAMES)), LabelMap(vert, dict(VERTEBRA_NAMES)))
+
+
+def test_areas_hu_smi_and_trabecular_at_the_mid_vertebral_slice():
+    volume, seg = _case()
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    l3 = result.levels["L3"]
+    assert l3["slice_index"] in (6, 7)  # body on slices 2..11: the centre lies between 6 and 7
+    assert l3["z_mm"] == pytest.approx(l3["slice_index"] * SLICE_MM)
+    assert l3["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
+    assert l3["imat_area_cm2"] == pytest.approx(IMAT_CM2)
+    assert l3["sat_area_cm2"] == pytest.approx(SAT_CM2)
+    assert l3["vat_area_cm2"] == pytest.approx(VAT_CM2)
+    assert l3["muscle_hu_mean"] == pytest.approx(50.0)
+    assert l3["smi_cm2_m2"] == pytest.approx(MUSCLE_CM2 / 1.5**2, abs=1e-3)
+    assert l3["trabecular_hu_mean"] == pytest.approx(200.0)
+    assert l3["contrast"] == "no"
+    # volumes over the vertebra's 10 slices of 3 mm: area x 3 cm
+    assert l3["skeletal_muscle_volume_ml"] == pytest.approx(MUSCLE_CM2 * 3.0)
+    assert l3["volume_complete"] is True
+    # slab: ±5 mm at 3 mm spacing holds 3 slices
+    assert l3["muscle_area_cm2_slab"] == pytest.approx(MUSCLE_CM2)
+    assert l3["slab_slices"] == [l3["slice_index"] - 1, l3["slice_index"] + 1]
+
+
+def test_missing_height_gives_null_smi_with_warning():
+    volume, seg = _case()
+    result = measure_levels(volume, seg, LevelOptions(), height_m=None, contrast="unknown")
+    assert result.levels["L3"]["smi_cm2_m2"] is None
+    assert result.levels["L3"]["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
+    assert any("height unknown" in w and "smi_cm2_m2" in w for w in result.warnings)
+
+
+def test_levels_cut_or_absent_are_reported_not_guessed():
+    volume, seg = _case()
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    assert set(result.levels) == {"L3"}
+    assert "cut by the edge" in result.not_measured["L2"]
+    assert "not in the scanned range" in result.not_measured["L1"]
+    assert any("L2" in w and "cut" in w for w in result.warnings)
+    assert any("not in the scanned range" in w and "L1" in w for w in result.warnings)
+
+
+def test_without_vertebra_labels_every_level_is_missing_with_a_reason():
+    volume, seg = _case()
+    seg = Segmentation(seg.tissue, None)
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    assert result.levels == {}
+    assert all("no vertebra labels" in r for r in result.not_measured.values())
+    assert result.warnings
+
+
+def test_single_slice_with_stated_level_is_measured_the_same_way():
+    volume, seg = _case()
+    one = Volume(volume.array[6:7], volume.affine, volume.meta)
+    tissue = LabelMap(seg.tissue.array[6:7], seg.tissue.names)
+    # no vertebra labels at all: the stated level alone places the slice
+    result = measure_levels(one, Segmentation(tissue, None), LevelOptions(stated_level="L3"), 1.5, "no")
+    l3 = result.levels["L3"]
+    assert l3["slice_index"] == 0 and l3["convention"] == "user_stated"
+    assert l3["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
+    assert l3["trabecular_hu_mean"] is None
+    assert any("trabecular" in w for w in result.warnings)
+    assert any("slab" in w for w in result.warnings)  # one slice cannot make a slab
+    # with the vertebra label on the slice, trabecular HU is measured too
+    vert = LabelMap(seg.vertebrae.array[6:7], seg.vertebrae.names)
+    result = measure_levels(one, Segmentation(tissue, vert), LevelOptions(stated_level="L3"), 1.5, "no")
+    assert result.levels["L3"]["trabecular_hu_mean"] == pytest.approx(200.0)
+
+
+def test_stated_level_is_refused_for_a_stack():
+    volume, seg = _case()
+    with pytest.raises(ValueError, match="single-slice"):
+        measure_levels(volume, seg, LevelOptions(stated_level="L3"), 1.5, "no")
+
+
+def test_mr_has_no_hu_values_and_says_so():
+    volume, seg = _case(modality="MR")
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="unknown")
+    l3 = result.levels["L3"]
+    assert l3["muscle_hu_mean"] is None and l3["trabecular_hu_mean"] is None
+    assert l3["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
+    assert "contrast" not in l3
+    assert any("MR series" in w for w in result.warnings)
+
+
+def test_thick_slices_give_no_slab_and_a_warning():
+    volume, seg = _case(slice_mm=10.0)
+    result = measure_levels(volume, seg, LevelOptions(slab_mm=5.0), height_m=1.5, contrast="no")
+    assert "muscle_area_cm2_slab" not in result.levels["L3"]
+    assert any("slab means" in w for w in result.warnings)
