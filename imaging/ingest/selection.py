@@ -8,9 +8,12 @@ CT ranking, in order (the first difference decides, and is the reason given to t
    pushes voxels across the -29/+150 HU and -190/-30 HU bounds (see :data:`KERNEL_RULES`);
 3. thin before thick (``prefer="thick"`` reverses this, e.g. for 5 mm research protocols);
 4. more coverage along the body axis, then more slices;
-5. lowest series number, then the series key (only so the choice is deterministic).
+5. non-contrast before unknown before contrast-enhanced, among otherwise equal series: contrast
+   raises muscle and trabecular attenuation (L1 by ~11 HU on average, clinical-criteria.md), and
+   the attenuation cut-offs are easiest to read on unenhanced images;
+6. lowest series number, then the series key (only so the choice is deterministic).
 
-Contrast and non-contrast CT are both acceptable; contrast is not a ranking criterion. A single
+Contrast and non-contrast CT are both acceptable inputs (the phase is reported with every HU). A single
 axial slice is a valid series (L3-only archives). When a study has both a usable CT and MR, the CT
 is chosen. MR is analysed as a Dixon set: the usable Dixon components (in-phase, opposed-phase,
 water, fat) of one acquisition, grouped by frame of reference, orientation and matrix.
@@ -168,7 +171,17 @@ def _ct_rank(entry: SeriesEntry, prefer: str) -> tuple:
     thick = _thickness(entry)
     thick_rank = float("inf") if thick is None else (thick if prefer == "thin" else -thick)
     number = entry.series_number if entry.series_number is not None else 1 << 30
-    return (primary, kernel, thick_rank, -(entry.coverage_mm or 0.0), -entry.n_frames, number, entry.key)
+    contrast = {"no": 0, "unknown": 1, "yes": 2}.get(entry.contrast, 1)
+    return (
+        primary,
+        kernel,
+        thick_rank,
+        -(entry.coverage_mm or 0.0),
+        -entry.n_frames,
+        contrast,
+        number,
+        entry.key,
+    )
 
 
 def _ct_reason(other: SeriesEntry, winner: SeriesEntry, prefer: str) -> str:
@@ -189,6 +202,11 @@ def _ct_reason(other: SeriesEntry, winner: SeriesEntry, prefer: str) -> str:
         return f"less coverage ({mm:.0f} mm) than {winner.label} ({best_mm:.0f} mm)"
     if mine[4] != best[4]:
         return f"fewer slices ({other.n_frames}) than {winner.label} ({winner.n_frames})"
+    if mine[5] != best[5]:
+        return (
+            f"contrast {other.contrast} (evidence: {other.contrast_evidence or 'none'}); preferred "
+            f"{winner.label} with contrast {winner.contrast}: contrast raises muscle and bone HU"
+        )
     return f"equivalent to {winner.label}, which has the lower series number"
 
 

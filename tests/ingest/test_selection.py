@@ -105,6 +105,14 @@ def test_more_coverage_wins_among_equals(tmp_path: Path) -> None:
     assert "less coverage" in choice.studies[0].not_chosen[0].reason
 
 
+def test_non_contrast_preferred_among_equals(tmp_path: Path) -> None:
+    _ct(tmp_path, "portal", 2, attrs={"ContrastBolusAgent": "Iohexol"})
+    _ct(tmp_path, "plain", 3)
+    _, choice = _choose(tmp_path)
+    assert choice.chosen[0].series_number == 3
+    assert "contrast yes" in choice.studies[0].not_chosen[0].reason
+
+
 def test_original_primary_beats_soft_kernel_secondary(tmp_path: Path) -> None:
     _ct(tmp_path, "primary", 2, kernel="B70f")
     _ct(tmp_path, "secondary", 3, image_type=("ORIGINAL", "SECONDARY", "AXIAL"))
