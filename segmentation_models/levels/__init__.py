@@ -1,0 +1,34 @@
+"""Vertebral level identification anchored on anatomy, with a confidence and an honest refusal.
+
+Counting vertebrae is only meaningful from something that fixes the count: the sacrum (the vertebra
+above it is L5) or the lowest rib-bearing vertebra (T12). This package finds the column, splits it
+into bodies at the discs, looks for those two anchors, and names the bodies from them — or, when the
+field of view holds neither, says that the level cannot be established instead of guessing (a wrong
+L3 silently corrupts every downstream measurement).
+
+Usage::
+
+    result = identify_levels(ct_volume)                 # CT: HU alone
+    result = identify_levels(mr_volume, bone_mask=bone)  # MR: a network's bone mask on the input grid
+    result.labels            # LabelMap on the input grid, contract names (empty when not established)
+    result.report.confidence, result.report.reason, result.report.warnings
+    [(v.name, v.z_range_mm, v.anchor, v.confidence) for v in result.report.vertebrae]
+
+Modules: :mod:`.workgrid` (LPS-aligned resampling), :mod:`.spine` (column and bodies),
+:mod:`.anchors` (ribs, sacrum), :mod:`.labelling` (names and confidence), :mod:`.identify`.
+"""
+
+from segmentation_models.levels.identify import identify_levels
+from segmentation_models.levels.labelling import REFUSAL, name_vertebrae
+from segmentation_models.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
+
+__all__ = [
+    "REFUSAL",
+    "Anchor",
+    "LevelOptions",
+    "LevelReport",
+    "LevelResult",
+    "VertebraFinding",
+    "identify_levels",
+    "name_vertebrae",
+]

@@ -1,0 +1,153 @@
+"""Vertebral level identification, end to end on one volume (pure: arrays in, labels and report out).
+
+CT needs nothing but HU: bone is ``HU > bone_hu`` inside the trunk. MR (no HU) reuses the same
+anatomy rules by passing a bone or vertebral-body mask predicted by a network (``bone_mask``, on the
+input grid); the trunk outline then comes from the signal (above 10 % of its 99th percentile). Ribs
+and the sacrum must be inside that mask for the anchors to be found, so an MR model whose ``bone``
+class covers the whole skeleton gives the same anchors as CT; a body-only mask can still be split
+and named from the sacrum, never from ribs (and says so: no rib-bearing vertebra is found).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from imaging.labels import VERTEBRA_NAMES, LabelMap
+from imaging.volume import Volume
+from segmentation_models.levels import anchors, spine
+from segmentation_models.levels.labelling import name_vertebrae
+from segmentation_models.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
+from segmentation_models.levels.workgrid import WorkGrid, coverage_on_work, labels_to_input, resample_to_work, work_grid_for
+
+_VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
+
+
+def identify_levels(
+    volume: Volume, bone_mask: np.ndarray | None = None, options: LevelOptions | None = None
+) -> LevelResult:
+    """Find, split and name the vertebrae of ``volume`` (see the package docstring).
+
+    Raises:
+        ValueError: ``bone_mask`` does not have the volume's shape.
+    """
+    options = options or LevelOptions()
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    grid = work_grid_for(volume, options.inplane_mm)
+    valid = coverage_on_work(volume, grid)
+    bone, trunk = _masks(volume, bone_mask, grid, options)
+    t["resample_s"] = time.perf_counter() - t0
+    filled = spine.fill_bone(bone, grid, options)
+    opened = spine.open_bodies(filled, grid, options)
+    try:
+        column = spine.trace_column(opened, trunk, grid, options)
+    except ValueError as exc:
+        return _empty(volume, str(exc), t)
+    bodies = spine.split_bodies(column, valid, grid, options)
+    t["column_s"] = time.perf_counter() - t0
+    if not bodies:
+        return _empty(volume, "no complete vertebral body found in the field of view", t)
+    sacrum = anchors.find_sacrum(bodies, valid, options)
+    ribs, rib_mask = anchors.find_ribs(bone, column, bodies, sacrum, grid, options)
+    t["anchors_s"] = time.perf_counter() - t0
+    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
+    report = _with_anchor_warnings(report, bodies, sacrum, options)
+    instances_work = _whole_vertebrae(bodies, filled & ~rib_mask, column, grid, options)
+    instances = labels_to_input(instances_work, grid, volume)
+    lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
+    for f in report.vertebrae:
+        if f.name is not None:
+            lut[f.index + 1] = _VALUE[f.name]
+    labels = LabelMap(lut[instances], dict(VERTEBRA_NAMES))
+    t["total_s"] = time.perf_counter() - t0
+    return LevelResult(labels, instances, report, t)
+
+
+def _masks(
+    volume: Volume, bone_mask: np.ndarray | None, grid: WorkGrid, options: LevelOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    if bone_mask is None:
+        bone = resample_to_work(volume, grid, options.bone_hu)
+        soft = resample_to_work(volume, grid, options.body_hu)
+    else:
+        if bone_mask.shape != volume.shape:
+            raise ValueError(f"bone_mask shape {bone_mask.shape} does not match the volume {volume.shape}")
+        bone = resample_to_work(volume.with_array(bone_mask.astype(np.float32)), grid, 0.5, order=0)
+        cut = 0.1 * float(np.percentile(volume.array, 99))
+        soft = resample_to_work(volume, grid, cut) | bone
+    trunk = spine.trunk_mask(soft)
+    return bone & trunk, trunk
+
+
+def _findings(
+    bodies: list[spine.Body],
+    sacrum: int | None,
+    ribs: list[anchors.Rib],
+    column: spine.Column,
+    valid: np.ndarray,
+    grid: WorkGrid,
+    options: LevelOptions,
+) -> list[VertebraFinding]:
+    ranges = anchors.body_z_ranges(bodies, grid)
+    out = []
+    for i, b in enumerate(bodies):
+        sides = tuple(sorted({r.side for r in ribs if r.body_index == i}))
+        kji = np.argwhere(b.mask).mean(axis=0)
+        centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
+        out.append(
+            VertebraFinding(
+                index=i,
+                name=None,
+                z_range_mm=ranges[i],
+                centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
+                cut_by_fov=b.cut_by_fov,
+                ribs=sides if i != sacrum else (),
+                ribs_assessable=anchors.ribs_assessable(b, column, valid, grid, options),
+                is_sacrum=i == sacrum,
+            )
+        )
+    return out
+
+
+def _with_anchor_warnings(
+    report: LevelReport, bodies: list[spine.Body], sacrum: int | None, options: LevelOptions
+) -> LevelReport:
+    """Flag a wide (transitional-looking) vertebra above the sacrum: fused transverse processes."""
+    widths = [b.width_mm for b in bodies if not b.cut_by_fov]
+    extra = []
+    if sacrum is not None and sacrum >= 1 and anchors.is_wide(bodies[sacrum - 1], widths, options):
+        extra.append("the vertebra above the sacrum is sacrum-wide: possible lumbosacral transitional vertebra")
+    if not extra:
+        return report
+    conf = min(report.confidence, 0.5) if report.established else report.confidence
+    return LevelReport(
+        report.anchor, report.established, conf, report.reason, report.vertebrae, report.lumbar_count,
+        report.warnings + tuple(extra),
+    )  # fmt: skip
+
+
+def _whole_vertebrae(
+    bodies: list[spine.Body], bone: np.ndarray, column: spine.Column, grid: WorkGrid, options: LevelOptions
+) -> np.ndarray:
+    """Instance labels (1 = most cranial) grown from each body into its posterior elements."""
+    seeds = np.zeros(bone.shape, dtype=np.uint8)
+    for i, b in enumerate(bodies):
+        seeds[b.mask] = i + 1
+    xc, yc, hw = column.interpolated()
+    x = grid.x_mm(np.arange(bone.shape[2]))
+    y = grid.y_mm(np.arange(bone.shape[1]))
+    lateral_ok = np.abs(x[None, :] - xc[:, None]) <= hw[:, None] + options.lateral_reach_mm  # (z, x)
+    depth = y[None, :] - yc[:, None]  # (z, y)
+    ap_ok = (depth >= -hw[:, None]) & (depth <= options.posterior_reach_mm)
+    region = lateral_ok[:, None, :] & ap_ok[:, :, None]
+    reach = options.posterior_reach_mm + options.lateral_reach_mm
+    # Bone that touches no body (a neighbour's process cut by the FOV) stays unlabelled.
+    return spine.grow_vertebrae(seeds, bone, region, grid, reach)
+
+
+def _empty(volume: Volume, why: str, t: dict[str, float]) -> LevelResult:
+    report = LevelReport(Anchor.NONE, False, 0.0, why, (), None, ())
+    zeros = np.zeros(volume.shape, dtype=np.uint8)
+    return LevelResult(LabelMap(zeros, dict(VERTEBRA_NAMES)), zeros.copy(), report, t)

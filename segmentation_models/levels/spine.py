@@ -1,0 +1,286 @@
+"""Find the spinal column and split it into vertebral bodies at the discs.
+
+All functions work on the LPS-aligned working grid (:mod:`.workgrid`): axis 0 is z (superior), axis 1
+is y (posterior), axis 2 is x (patient left).
+
+1. Per slice, the bone mask gets its small holes filled (the trabecular core inside a thin cortex;
+   osteoporotic marrow can be below any bone threshold) but not canal-sized ones, and is opened with
+   a ~5 mm disk: bodies (30-50 mm across) survive, laminae, processes and ribs (< 10 mm) vanish.
+2. The column is the most posterior large blob near the trunk's midline on each slice; its centre is
+   then smoothed along z and outliers (aorta with contrast, bowel contrast) re-picked next to the
+   smoothed curve. The centre follows lordosis and scoliosis slice by slice; nothing assumes z-straight.
+3. Discs are non-bone, so the column blobs fall apart in 3-D into one component per body, whatever
+   the disc tilt. A component much taller than its neighbours (bridging osteophytes, thick slices) is
+   split at its narrowest cross-section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from segmentation_models.levels.model import LevelOptions
+from segmentation_models.levels.workgrid import WorkGrid
+
+
+@dataclass(frozen=True)
+class Column:
+    """The traced column: centre (x, y mm; NaN where no body) and body half-width per working slice."""
+
+    x_mm: np.ndarray
+    y_mm: np.ndarray
+    half_width_mm: np.ndarray
+    blobs: np.ndarray  # bool (z, y, x): the column's opened cross-sections
+
+    def interpolated(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Centre and half-width with gaps (discs) filled by linear interpolation along z."""
+        k = np.arange(len(self.x_mm))
+        ok = np.isfinite(self.x_mm)
+        if not ok.any():
+            raise ValueError("column has no slices")
+        return tuple(np.interp(k, k[ok], v[ok]) for v in (self.x_mm, self.y_mm, self.half_width_mm))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Body:
+    """One column component: slices ``k0..k1`` (inclusive) of the working grid."""
+
+    k0: int
+    k1: int
+    mask: np.ndarray  # bool (z, y, x)
+    width_mm: float  # median over slices of the left-right extent
+    cut_by_fov: bool
+
+
+def disk(grid: WorkGrid, radius_mm: float) -> np.ndarray:
+    _, dy, dx = grid.spacing
+    ry, rx = radius_mm / dy, radius_mm / dx
+    y, x = np.ogrid[-int(ry) : int(ry) + 1, -int(rx) : int(rx) + 1]
+    return (y / max(ry, 1e-6)) ** 2 + (x / max(rx, 1e-6)) ** 2 <= 1.0
+
+
+def trunk_mask(soft: np.ndarray) -> np.ndarray:
+    """Per slice, the largest soft-tissue component with its holes filled (drops table and air)."""
+    out = np.zeros_like(soft)
+    for k in range(soft.shape[0]):
+        lab, n = ndimage.label(soft[k])
+        if n == 0:
+            continue
+        sizes = ndimage.sum_labels(soft[k], lab, index=np.arange(1, n + 1))
+        out[k] = ndimage.binary_fill_holes(lab == 1 + int(np.argmax(sizes)))
+    return out
+
+
+def fill_bone(bone: np.ndarray, grid: WorkGrid, options: LevelOptions) -> np.ndarray:
+    """Per slice: close small cortical gaps and fill holes, except the spinal canal.
+
+    A canal-sized hole (``canal_hole_mm2``) is the canal when thick bone lies directly in front of
+    it (the vertebral body, once its own interior is filled). Holes are visited front to back, so
+    a body interior split by the basivertebral vein into two small holes is filled before the canal
+    behind it is judged.
+    """
+    px = float(grid.spacing[1] * grid.spacing[2])
+    lo, hi = options.canal_hole_mm2
+    min_front = int(np.ceil(options.canal_front_bone_mm / grid.spacing[1]))
+    out = np.zeros_like(bone)
+    se = disk(grid, options.cortex_gap_mm)
+    for k in np.flatnonzero(bone.any(axis=(1, 2))):
+        closed = ndimage.binary_closing(bone[k], structure=se) | bone[k]
+        holes = ndimage.binary_fill_holes(closed) & ~closed
+        lab, n = ndimage.label(holes)
+        filled = closed.copy()
+        if n:
+            areas = ndimage.sum_labels(holes, lab, index=np.arange(1, n + 1)) * px
+            fronts = [int(np.nonzero(sl_rows)[0].min()) for sl_rows in _rows_of(lab, n)]
+            for v in np.argsort(fronts) + 1:
+                m = lab == v
+                if lo <= areas[v - 1] <= hi and _bone_in_front(filled, m) >= min_front:
+                    continue  # the spinal canal: leave it open
+                filled |= m
+        out[k] = filled
+    return out
+
+
+def _rows_of(lab: np.ndarray, n: int) -> list[np.ndarray]:
+    return [(lab == v).any(axis=1) for v in range(1, n + 1)]
+
+
+def _bone_in_front(filled: np.ndarray, hole: np.ndarray) -> int:
+    """Consecutive bone pixels anterior (-y, lower row) of the hole, on its central column."""
+    rows, cols = np.nonzero(hole)
+    c = int(round(cols.mean()))
+    j = int(rows[cols == c].min()) - 1 if (cols == c).any() else int(rows.min()) - 1
+    count = 0
+    while j >= 0 and filled[j, c]:
+        count += 1
+        j -= 1
+    return count
+
+
+def open_bodies(filled: np.ndarray, grid: WorkGrid, options: LevelOptions) -> np.ndarray:
+    """In-plane opening that keeps thick bone (vertebral bodies, sacrum) and drops thin bone."""
+    se = disk(grid, options.body_opening_mm)
+    out = np.zeros_like(filled)
+    for k in np.flatnonzero(filled.any(axis=(1, 2))):
+        out[k] = ndimage.binary_opening(filled[k], structure=se)
+    return out
+
+
+def trace_column(opened: np.ndarray, trunk: np.ndarray, grid: WorkGrid, options: LevelOptions) -> Column:
+    """The column's cross-section on every slice where a body is cut (see the module docstring).
+
+    Raises:
+        ValueError: no body-sized bone near the midline anywhere (no spine in the field of view).
+    """
+    nz = opened.shape[0]
+    dz, dy, dx = grid.spacing
+    min_px = options.min_body_area_mm2 / (dy * dx)
+    cands: list[list[tuple[float, float, int]]] = []
+    labs: list[np.ndarray | None] = []
+    for k in range(nz):
+        lab, n = ndimage.label(opened[k])
+        labs.append(lab if n else None)
+        found: list[tuple[float, float, int]] = []
+        if n and trunk[k].any():
+            mid_x = float(grid.x_mm(np.nonzero(trunk[k])[1].mean()))
+            idx = np.arange(1, n + 1)
+            sizes = ndimage.sum_labels(opened[k], lab, index=idx)
+            cents = ndimage.center_of_mass(opened[k], lab, index=idx)
+            for v, size, (cy, cx) in zip(idx, sizes, cents, strict=True):
+                x, y = float(grid.x_mm(cx)), float(grid.y_mm(cy))
+                if size >= min_px and abs(x - mid_x) <= options.max_offcentre_mm:
+                    found.append((x, y, int(v)))
+        cands.append(found)
+    # First pick: the most posterior candidate (the body lies behind aorta, bowel and kidneys).
+    pick = [max(c, key=lambda t: t[1]) if c else None for c in cands]
+    if not any(pick):
+        raise ValueError("no vertebral body found: no body-sized bone near the midline in any slice")
+    xs = np.array([p[0] if p else np.nan for p in pick])
+    ys = np.array([p[1] if p else np.nan for p in pick])
+    # Re-pick next to a robust (median-filtered) curve so a single stray blob cannot steer the trace.
+    win = max(3, int(round(25.0 / dz)) | 1)
+    sx, sy = _nan_median_filter(xs, win), _nan_median_filter(ys, win)
+    blobs = np.zeros_like(opened)
+    x_out = np.full(nz, np.nan)
+    y_out = np.full(nz, np.nan)
+    hw = np.full(nz, np.nan)
+    for k in range(nz):
+        if not cands[k] or not np.isfinite(sx[k]):
+            continue
+        near = [c for c in cands[k] if np.hypot(c[0] - sx[k], c[1] - sy[k]) <= 15.0]
+        if not near:
+            continue
+        lab = labs[k]
+        assert lab is not None
+        sel = np.isin(lab, [c[2] for c in near])
+        blobs[k] = sel
+        cols = np.nonzero(sel)[1]
+        x_out[k] = float(np.mean([c[0] for c in near]))
+        y_out[k] = float(np.mean([c[1] for c in near]))
+        hw[k] = 0.5 * (cols.max() - cols.min() + 1) * dx
+    return Column(x_out, y_out, hw, blobs)
+
+
+def _nan_median_filter(v: np.ndarray, win: int) -> np.ndarray:
+    out = np.full_like(v, np.nan)
+    h = win // 2
+    for k in range(len(v)):
+        seg = v[max(0, k - h) : k + h + 1]
+        seg = seg[np.isfinite(seg)]
+        if seg.size:
+            out[k] = np.median(seg)
+    return out
+
+
+def split_bodies(column: Column, valid: np.ndarray, grid: WorkGrid, options: LevelOptions) -> list[Body]:
+    """3-D components of the column blobs, cranial first; tall merged components split at waists."""
+    dz, _, dx = grid.spacing
+    lab, n = ndimage.label(column.blobs)
+    edge = _fov_edge(valid)
+    raw: list[tuple[int, int, np.ndarray]] = []
+    for v, sl in enumerate(ndimage.find_objects(lab), start=1):
+        if sl is None:
+            continue
+        m = np.zeros_like(column.blobs)
+        m[sl] = lab[sl] == v
+        ks = np.flatnonzero(m.any(axis=(1, 2)))
+        raw.append((int(ks[0]), int(ks[-1]), m))
+    heights = [(k1 - k0 + 1) * dz for k0, k1, m in raw if not (m & edge).any()]
+    typical = [h for h in heights if 12.0 <= h <= 45.0]
+    expected = float(np.median(typical)) if typical else 27.0
+    pieces: list[tuple[int, int, np.ndarray]] = []
+    for k0, k1, m in raw:
+        pieces.extend(_split_tall(k0, k1, m, expected, dz))
+    bodies = []
+    for k0, k1, m in pieces:
+        cut = bool((m & edge).any())
+        if (k1 - k0 + 1) * dz < options.min_body_height_mm and not cut:
+            continue
+        bodies.append(Body(k0, k1, m, _median_width(m, k0, k1, dx), cut))
+    bodies.sort(key=lambda b: -b.k1)  # cranial (high z) first
+    return bodies
+
+
+def _median_width(m: np.ndarray, k0: int, k1: int, dx: float) -> float:
+    """Median over slices of the left-right extent: robust to a rib head fused to one slice."""
+    widths = []
+    for k in range(k0, k1 + 1):
+        cols = np.flatnonzero(m[k].any(axis=0))
+        if cols.size:
+            widths.append((cols[-1] - cols[0] + 1) * dx)
+    return float(np.median(widths))
+
+
+def _split_tall(k0: int, k1: int, m: np.ndarray, expected_mm: float, dz: float) -> list[tuple[int, int, np.ndarray]]:
+    """Split at the slice of least area while a piece is over 1.6x the expected body height."""
+    if (k1 - k0 + 1) * dz <= 1.6 * expected_mm:
+        return [(k0, k1, m)]
+    area = m[k0 : k1 + 1].sum(axis=(1, 2)).astype(float)
+    margin = max(1, int(round(0.35 * expected_mm / dz)))
+    inner = area[margin:-margin] if len(area) > 2 * margin else area
+    if inner.size == 0 or inner.min() > 0.6 * float(np.median(area)):
+        return [(k0, k1, m)]  # no waist: a single abnormally tall body, reported as such downstream
+    cut = k0 + margin + int(np.argmin(inner))
+    upper = m.copy()
+    upper[: cut + 1] = False
+    lower = m.copy()
+    lower[cut:] = False
+    out = []
+    if lower.any():
+        out += _split_tall(k0, cut - 1, lower, expected_mm, dz)
+    if upper.any():
+        out += _split_tall(cut + 1, k1, upper, expected_mm, dz)
+    return out
+
+
+def _fov_edge(valid: np.ndarray) -> np.ndarray:
+    """Valid voxels next to the end of the field of view (including the grid's first/last slice)."""
+    inside = ndimage.binary_erosion(valid, structure=np.ones((3, 1, 1), dtype=bool), border_value=0)
+    return valid & ~inside
+
+
+def grow_vertebrae(
+    seeds: np.ndarray, bone: np.ndarray, region: np.ndarray, grid: WorkGrid, reach_mm: float
+) -> np.ndarray:
+    """Geodesic growth of body labels through bone inside ``region``: posterior elements join the
+    body they connect to by the shortest bone path (pedicles), not the nearest body in z (thoracic
+    spinous processes hang over the vertebra below)."""
+    labels = seeds.copy()
+    allowed = bone & region
+    cross = ndimage.generate_binary_structure(3, 1)
+    steps = int(np.ceil(reach_mm / float(grid.spacing[1:].min())))
+    zs, ys, xs = np.nonzero(allowed | (seeds > 0))
+    if zs.size == 0:
+        return labels
+    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in (zs, ys, xs))
+    sub, ok = labels[box], allowed[box]
+    for _ in range(steps):
+        grown = ndimage.grey_dilation(sub, footprint=cross)
+        new = ok & (sub == 0) & (grown > 0)
+        if not new.any():
+            break
+        sub[new] = grown[new]
+    labels[box] = sub
+    return labels

@@ -1,0 +1,112 @@
+"""An LPS-aligned working grid, so the spine analysis never has to reason about the input's orientation.
+
+The input may be axial, flipped, oblique or sagittal; anatomy-based rules ("ribs run laterally", "the
+sacrum is wide in x", "the column runs along z") are only simple in patient axes. Every input is
+therefore resampled once onto a grid whose array axes are (+z superior, +y posterior, +x left) — in
+the project's ``[slice, row, column]`` order — and the final labels are mapped back onto the input
+grid by world position (nearest neighbour). Only boolean masks are kept on the working grid, built
+slab by slab, so memory stays small even for long thin-slice series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from imaging.volume import Volume
+
+_SLAB = 24  # working slices resampled per call (bounds the float scratch memory)
+
+
+@dataclass(frozen=True)
+class WorkGrid:
+    """The working grid: ``shape`` (z, y, x) and ``affine`` (index -> LPS mm), axis-aligned."""
+
+    shape: tuple[int, int, int]
+    affine: np.ndarray
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """(dz, dy, dx) in mm."""
+        return np.abs(np.array([self.affine[2, 0], self.affine[1, 1], self.affine[0, 2]]))
+
+    def z_mm(self, k: np.ndarray | float) -> np.ndarray:
+        return self.affine[2, 3] + np.asarray(k, dtype=np.float64) * self.affine[2, 0]
+
+    def y_mm(self, j: np.ndarray | float) -> np.ndarray:
+        return self.affine[1, 3] + np.asarray(j, dtype=np.float64) * self.affine[1, 1]
+
+    def x_mm(self, i: np.ndarray | float) -> np.ndarray:
+        return self.affine[0, 3] + np.asarray(i, dtype=np.float64) * self.affine[0, 2]
+
+
+def work_grid_for(volume: Volume, inplane_mm: float = 1.2, z_range_mm: tuple[float, float] = (1.0, 3.0)) -> WorkGrid:
+    """The axis-aligned grid covering ``volume``'s world bounding box.
+
+    In-plane spacing is the coarser of ``inplane_mm`` and the input's pixel size; z spacing is the
+    input's step along z (its slice spacing for axial series), clipped to ``z_range_mm``, so thick
+    slices are not interpolated into false detail and thin ones are not analysed needlessly finely.
+    """
+    a = volume.affine
+    n = np.array(volume.shape, dtype=np.float64) - 1.0
+    corners = np.array([[k, j, i] for k in (0, n[0]) for j in (0, n[1]) for i in (0, n[2])])
+    world = corners @ a[:3, :3].T + a[:3, 3]
+    lo, hi = world.min(axis=0), world.max(axis=0)
+    steps = np.abs(a[:3, :3])  # |mm moved along x, y, z| per index step of each array axis
+    dz = float(np.clip(steps[2].max(), *z_range_mm))
+    pix = float(min(volume.spacing_kji[1], volume.spacing_kji[2]))
+    dxy = max(inplane_mm, pix)
+    shape = (
+        int(np.floor((hi[2] - lo[2]) / dz + 1e-6)) + 1,
+        int(np.floor((hi[1] - lo[1]) / dxy + 1e-6)) + 1,
+        int(np.floor((hi[0] - lo[0]) / dxy + 1e-6)) + 1,
+    )
+    affine = np.eye(4)
+    affine[:3, 0] = (0.0, 0.0, dz)
+    affine[:3, 1] = (0.0, dxy, 0.0)
+    affine[:3, 2] = (dxy, 0.0, 0.0)
+    affine[:3, 3] = (lo[0], lo[1], lo[2])
+    return WorkGrid(shape, affine)
+
+
+def _work_to_input(volume: Volume, grid: WorkGrid) -> tuple[np.ndarray, np.ndarray]:
+    m = np.linalg.inv(volume.affine) @ grid.affine
+    return m[:3, :3], m[:3, 3]
+
+
+def resample_to_work(volume: Volume, grid: WorkGrid, threshold: float, *, order: int = 1) -> np.ndarray:
+    """Boolean mask ``volume > threshold`` sampled on ``grid`` (outside the input: False)."""
+    matrix, offset = _work_to_input(volume, grid)
+    out = np.zeros(grid.shape, dtype=bool)
+    src = np.asarray(volume.array, dtype=np.float32)
+    for k0 in range(0, grid.shape[0], _SLAB):
+        k1 = min(k0 + _SLAB, grid.shape[0])
+        shifted = offset + matrix[:, 0] * k0
+        vals = ndimage.affine_transform(
+            src,
+            matrix,
+            shifted,
+            output_shape=(k1 - k0, grid.shape[1], grid.shape[2]),
+            order=order,
+            mode="constant",
+            cval=-1e30,
+            prefilter=False,
+        )
+        out[k0:k1] = vals > threshold
+    return out
+
+
+def coverage_on_work(volume: Volume, grid: WorkGrid) -> np.ndarray:
+    """Working voxels whose centre lies inside the input's sampled volume (its field of view)."""
+    ones = volume.with_array(np.ones(volume.shape, dtype=np.float32))
+    return resample_to_work(ones, grid, 0.5, order=0)
+
+
+def labels_to_input(labels: np.ndarray, grid: WorkGrid, volume: Volume) -> np.ndarray:
+    """Nearest-neighbour transfer of working-grid labels onto the input grid, by world position."""
+    m = np.linalg.inv(grid.affine) @ volume.affine
+    return ndimage.affine_transform(
+        labels, m[:3, :3], m[:3, 3], output_shape=volume.shape, order=0, mode="constant", cval=0
+    ).astype(labels.dtype)
