@@ -98,6 +98,7 @@ def _stub_model(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_failing_series_among_good_ones_exits_1_with_reason(tmp_path, capsys):
     from ingest.dicom_factory import make_dataset, write
 
