@@ -27,7 +27,8 @@ from segmentation_models.phantoms.soft_tissue import Trunk
 from segmentation_models.phantoms.spine import Spine
 
 _N_LABELS = 64  # > max fine label value; bincount width for majority votes
-_CHUNK_VOXELS = 40_000
+_SLAB_POINTS = 400_000  # points per classify call for voxel centres
+_CHUNK_POINTS = 600_000  # sub-points per classify call
 
 
 @dataclass(frozen=True)
@@ -124,31 +125,49 @@ class Phantom:
         n_k, rows, cols = grid.shape
         fine = np.zeros(grid.shape, dtype=np.uint8)
         vert = np.zeros(grid.shape, dtype=np.uint8)
-        for k in range(n_k):
-            f, v = self.classify(grid.slice_points(k))
-            fine[k] = f.reshape(rows, cols)
-            vert[k] = v.reshape(rows, cols)
-        empty = np.zeros((0, supersample**3), dtype=np.uint8)
-        if supersample == 1:
+        per_slab = max(1, _SLAB_POINTS // (rows * cols))
+        for k0 in range(0, n_k, per_slab):
+            k1 = min(n_k, k0 + per_slab)
+            f, v = self.classify(grid.slab_points(k0, k1))
+            fine[k0:k1] = f.reshape(k1 - k0, rows, cols)
+            vert[k0:k1] = v.reshape(k1 - k0, rows, cols)
+        s = supersample
+        empty = np.zeros((0, s**3), dtype=np.uint8)
+        if s == 1:
             return Sampled(fine, vert, np.zeros(0, dtype=np.int64), empty, empty, grid)
-        mixed = np.flatnonzero(_boundary(fine) | _boundary(vert))
-        offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
-        ok, oj, oi = np.meshgrid(offsets, offsets, offsets, indexing="ij")
-        sub = np.stack([ok.ravel(), oj.ravel(), oi.ravel()], axis=1)  # (s^3, 3)
-        n_sub = len(sub)
-        sub_fine = np.empty((len(mixed), n_sub), dtype=np.uint8)
-        sub_vert = np.empty((len(mixed), n_sub), dtype=np.uint8)
+        # Which axes each voxel differs along: bit 4 slice, 2 row, 1 column (0 = uniform voxel).
+        code = np.zeros(grid.shape, dtype=np.uint8)
+        for axis, bit in ((0, 4), (1, 2), (2, 1)):
+            code |= (_boundary(fine, axis) | _boundary(vert, axis)).astype(np.uint8) * bit
+        code_flat = code.reshape(-1)
+        mixed = np.flatnonzero(code_flat)
+        sub_fine = np.empty((len(mixed), s**3), dtype=np.uint8)
+        sub_vert = np.empty((len(mixed), s**3), dtype=np.uint8)
         fine_flat, vert_flat = fine.reshape(-1), vert.reshape(-1)
-        for start in range(0, len(mixed), _CHUNK_VOXELS):
-            chunk = mixed[start : start + _CHUNK_VOXELS]
-            kji = np.stack(np.unravel_index(chunk, grid.shape), axis=1).astype(np.float64)
-            pts = grid.world((kji[:, None, :] + sub[None, :, :]).reshape(-1, 3))
-            f, v = self.classify(pts)
-            f, v = f.reshape(len(chunk), n_sub), v.reshape(len(chunk), n_sub)
-            sub_fine[start : start + len(chunk)] = f
-            sub_vert[start : start + len(chunk)] = v
-            fine_flat[chunk] = _majority(f)
-            vert_flat[chunk] = _majority(v)
+        offsets = (np.arange(s) + 0.5) / s - 0.5
+        codes = code_flat[mixed]
+        for c in range(1, 8):
+            rows_c = np.flatnonzero(codes == c)
+            if not len(rows_c):
+                continue
+            per_axis = [offsets if c & bit else np.zeros(1) for bit in (4, 2, 1)]
+            counts = tuple(len(o) for o in per_axis)
+            ok, oj, oi = np.meshgrid(*per_axis, indexing="ij")
+            sub = np.stack([ok.ravel(), oj.ravel(), oi.ravel()], axis=1)  # (n_sub, 3)
+            n_sub = len(sub)
+            step = max(1, _CHUNK_POINTS // n_sub)
+            for start in range(0, len(rows_c), step):
+                r = rows_c[start : start + step]
+                chunk = mixed[r]
+                kji = np.stack(np.unravel_index(chunk, grid.shape), axis=1).astype(np.float64)
+                f, v = self.classify(grid.world((kji[:, None, :] + sub[None, :, :]).reshape(-1, 3)))
+                f, v = f.reshape(len(chunk), n_sub), v.reshape(len(chunk), n_sub)
+                # Replicate along the axes sampled once so every voxel has s^3 equally weighted sub-points.
+                full = (len(chunk), s, s, s)
+                sub_fine[r] = np.broadcast_to(f.reshape(len(chunk), *counts), full).reshape(len(chunk), -1)
+                sub_vert[r] = np.broadcast_to(v.reshape(len(chunk), *counts), full).reshape(len(chunk), -1)
+                fine_flat[chunk] = _majority(f)
+                vert_flat[chunk] = _majority(v)
         return Sampled(fine, vert, mixed, sub_fine, sub_vert, grid)
 
     def label(self, grid: Grid, supersample: int = 1) -> PhantomLabels:
@@ -161,19 +180,18 @@ def make_phantom(params: SubjectParams, *, with_table: bool = True) -> Phantom:
     return Phantom(params, with_table=with_table)
 
 
-def _boundary(a: np.ndarray) -> np.ndarray:
-    """Voxels whose value differs from any face neighbour's."""
+def _boundary(a: np.ndarray, axis: int) -> np.ndarray:
+    """Voxels whose value differs from a face neighbour's along ``axis``."""
     out = np.zeros(a.shape, dtype=bool)
-    for axis in range(3):
-        if a.shape[axis] < 2:
-            continue
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[axis] = slice(None, -1)
-        hi[axis] = slice(1, None)
-        diff = a[tuple(lo)] != a[tuple(hi)]
-        out[tuple(lo)] |= diff
-        out[tuple(hi)] |= diff
+    if a.shape[axis] < 2:
+        return out
+    lo = [slice(None)] * 3
+    hi = [slice(None)] * 3
+    lo[axis] = slice(None, -1)
+    hi[axis] = slice(1, None)
+    diff = a[tuple(lo)] != a[tuple(hi)]
+    out[tuple(lo)] |= diff
+    out[tuple(hi)] |= diff
     return out
 
 

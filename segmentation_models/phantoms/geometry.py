@@ -76,10 +76,16 @@ class WaveField:
         return cls(k, rng.uniform(0, 2 * np.pi, n))
 
     def __call__(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-        out = np.zeros(np.shape(x), dtype=np.float64)
-        for (kx, ky, kz), ph in zip(self.k, self.phase, strict=True):
-            out += np.cos(kx * x + ky * y + kz * z + ph)
-        return out * np.sqrt(2.0 / len(self.phase))
+        # float32: phases stay below ~1e3 rad, where float32 keeps 1e-4 rad; cos is twice as fast.
+        x32, y32, z32 = (np.asarray(a, dtype=np.float32) for a in (x, y, z))
+        out = np.zeros(np.shape(x), dtype=np.float32)
+        arg = np.empty(np.shape(x), dtype=np.float32)
+        for (kx, ky, kz), ph in zip(self.k.astype(np.float32), self.phase.astype(np.float32), strict=True):
+            np.multiply(x32, kx, out=arg)
+            arg += ky * y32
+            arg += kz * z32 + ph
+            out += np.cos(arg, out=arg)
+        return out * np.float32(np.sqrt(2.0 / len(self.phase)))
 
 
 def superellipse_norm(u: np.ndarray, v: np.ndarray, n: float) -> np.ndarray:

@@ -67,7 +67,12 @@ class Grid:
     def world(self, kji: np.ndarray) -> np.ndarray:
         """LPS mm of (N, 3) fractional indices in [slice, row, column] order."""
         kji = np.asarray(kji, dtype=np.float64).reshape(-1, 3)
-        return kji @ self.affine[:3, :3].T + self.affine[:3, 3]
+        # Column-by-column: numpy's matmul with a 3-wide inner dimension is ~10x slower on millions of rows.
+        out = np.empty_like(kji)
+        a = self.affine
+        for r in range(3):
+            out[:, r] = kji[:, 0] * a[r, 0] + kji[:, 1] * a[r, 1] + kji[:, 2] * a[r, 2] + a[r, 3]
+        return out
 
     def slice_points(self, k: float, offsets: np.ndarray | None = None) -> np.ndarray:
         """World points of slice ``k`` (rows*cols, 3), optionally shifted by one (3,) index offset."""
@@ -79,6 +84,17 @@ class Grid:
         if offsets is not None:
             kji = kji + offsets
         return self.world(kji)
+
+    def slab_points(self, k0: int, k1: int) -> np.ndarray:
+        """World points of slices ``k0`` to ``k1 - 1`` ((k1-k0)*rows*cols, 3), slice-major."""
+        _, rows, cols = self.shape
+        kk, jj, ii = np.meshgrid(
+            np.arange(k0, k1, dtype=np.float64),
+            np.arange(rows, dtype=np.float64),
+            np.arange(cols, dtype=np.float64),
+            indexing="ij",
+        )
+        return self.world(np.stack([kk.ravel(), jj.ravel(), ii.ravel()], axis=1))
 
     def slice_center_world(self, k: int) -> np.ndarray:
         """LPS position of the centre of slice ``k``."""

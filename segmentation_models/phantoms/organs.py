@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segmentation_models.phantoms.bowel import SmallBowel
 from segmentation_models.phantoms.geometry import (
     Box,
     Canvas,
     Profile,
     WaveField,
     polyline_distance,
-    segment_distance,
 )
 from segmentation_models.phantoms.labels import Fine
 from segmentation_models.phantoms.soft_tissue import Trunk
@@ -129,6 +129,15 @@ class Organs:
         self.z_bif = v["L4"].z_mid
         self.z_conf = v["L5"].z_mid
         self.gas_field = WaveField.random(rng, 12, (15.0, 40.0), (15.0, 40.0))
+        zs = np.linspace(trunk.z_range[0], trunk.z_range[1], 60)
+        sx, sy = sp.center(zs)
+        front = sy - sp.body_size(zs)[1]
+        # Aorta/IVC and the iliac vessels stay within ~90 mm of the midline, in front of the spine.
+        self.vessel_box = Box(
+            (float(sx.min()) - 100 * s, float(sx.max()) + 100 * s),
+            (float(front.min()) - 45 * s, float(front.max()) + 30 * s),
+            trunk.z_range,
+        )
         self._make_bowel(rng)
         self.lung_top = sp.z_top + 150
 
@@ -154,21 +163,7 @@ class Organs:
         ]
         self.colon = [np.array(p) for p in (asc, trans, desc, sig)]
         self.colon_r = 22.0 * s
-        loops = []
-        z_hi, z_lo = v["L2"].z_top, sp.z_s1 - 50 * s
-        while len(loops) < 60:
-            z = rng.uniform(z_lo, z_hi)
-            fx, fy = rng.uniform(-0.62, 0.62), rng.uniform(-0.85, 0.15)
-            if fx * fx / 0.4 + (fy + 0.35) ** 2 / 0.27 > 1:
-                continue
-            c = np.array(at(fx, fy, z))
-            d = rng.normal(size=3) * np.array([1, 1, 0.6])
-            d /= np.linalg.norm(d)
-            half = rng.uniform(12, 35) * s
-            r = rng.uniform(9, 14) * s
-            gas = rng.random() < 0.22
-            loops.append((c - half * d, c + half * d, r, gas))
-        self.loops = loops
+        self.small_bowel = SmallBowel(tr, rng, sp.z_s1 - 50 * s, v["L2"].z_top)
 
     # --- painting ------------------------------------------------------------------------------------
     def paint(self, cv: Canvas, interior: np.ndarray) -> None:
@@ -224,10 +219,7 @@ class Organs:
     def _paint_vessels(self, cv: Canvas, interior: np.ndarray) -> None:
         sp = self.trunk.spine
         s = sp.scale
-        z_top = self.trunk.z_range[1]
-        z = cv.z[interior]
-        keep = (z < z_top) & (z > self.trunk.z_range[0])
-        idx = interior[keep]
+        idx = cv.select(self.vessel_box, interior)
         if not len(idx):
             return
         z = cv.z[idx]
@@ -277,15 +269,7 @@ class Organs:
         cv.paint(idx[(z > z_dia) & lateral & deep & (phi > 0.35)], Fine.LUNG)
 
     def _paint_bowel(self, cv: Canvas, interior: np.ndarray) -> None:
-        for a, b, r, gas in self.loops:
-            lo = np.minimum(a, b) - r
-            hi = np.maximum(a, b) + r
-            idx = cv.select(Box((lo[0], hi[0]), (lo[1], hi[1]), (lo[2], hi[2])), interior)
-            if not len(idx):
-                continue
-            d, _ = segment_distance(cv.points[idx], a, b)
-            cv.paint(idx[d < r], Fine.SMALL_BOWEL_WALL)
-            cv.paint(idx[d < r - BOWEL_WALL_MM], Fine.BOWEL_GAS if gas else Fine.SMALL_BOWEL_CONTENT)
+        self.small_bowel.paint(cv, interior)
         r = self.colon_r
         for line in self.colon:
             lo, hi = line.min(axis=0) - r, line.max(axis=0) + r

@@ -269,8 +269,13 @@ class Trunk:
         ap = cv.zf(self.ap, idx)
         post = dy > 0
         half = np.where(post, 0.45 * ap, 0.55 * ap)
-        n = np.where(post, 2.9, 2.15)
-        rho = (np.abs(dx / cv.zf(self.ex, idx)) ** n + np.abs(dy / half) ** n) ** (1.0 / n)
+        # float32 powers with scalar exponents (several times faster than float64 with an array exponent);
+        # the outline is then exact to ~1e-4 mm.
+        u = np.abs(dx / cv.zf(self.ex, idx)).astype(np.float32)
+        v = np.abs(dy / half).astype(np.float32)
+        rho = np.empty(len(u), dtype=np.float64)
+        for side, n in ((post, np.float32(2.9)), (~post, np.float32(2.15))):
+            rho[side] = (u[side] ** n + v[side] ** n) ** (1 / n)
         r = np.hypot(dx, dy)
         out = r - r / np.maximum(rho, 1e-9)
         return EnvelopePoint(out, np.arctan2(dx, -dy), dx, dy)
