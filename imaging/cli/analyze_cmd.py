@@ -22,7 +22,10 @@ from imaging.measurements.levels import SliceConvention
 
 #: Registered names tried when neither --model nor --segmentation is given (the training recipes' names).
 DEFAULT_MODELS: tuple[str, ...] = ("tissue-2p5d", "vertebrae-3d")
-CONVENTIONS = {"mid_vertebral": SliceConvention.MID_VERTEBRAL, "transverse_processes": SliceConvention.TRANSVERSE_PROCESSES}
+CONVENTIONS = {
+    "mid_vertebral": SliceConvention.MID_VERTEBRAL,
+    "transverse_processes": SliceConvention.TRANSVERSE_PROCESSES,
+}
 HEIGHT_RANGE_M = (0.5, 2.5)
 
 
@@ -36,9 +39,15 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("path", metavar="PATH", help="file, folder, DICOMDIR or zip")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where networks run")
-    parser.add_argument("--height-m", type=float, metavar="H", help="subject height in metres (overrides DICOM)")
-    parser.add_argument("--clinical", type=Path, metavar="CSV", help="clinical CSV (height, weight, function)")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="where networks run"
+    )
+    parser.add_argument(
+        "--height-m", type=float, metavar="H", help="subject height in metres (overrides DICOM)"
+    )
+    parser.add_argument(
+        "--clinical", type=Path, metavar="CSV", help="clinical CSV (height, weight, function)"
+    )
     parser.add_argument("--dxa", type=Path, metavar="PATH", help="DXA report file or folder")
     parser.add_argument(
         "--model",
@@ -62,7 +71,11 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         help="L3 slice: mid-vertebral (default) or the slice with both transverse processes visible",
     )
     parser.add_argument(
-        "--slab-mm", type=float, default=5.0, metavar="N", help="also report means over ±N mm (default 5; 0 = off)"
+        "--slab-mm",
+        type=float,
+        default=5.0,
+        metavar="N",
+        help="also report means over ±N mm (default 5; 0 = off)",
     )
     parser.add_argument(
         "--level", choices=MEASURED_LEVELS, metavar="LEVEL", help="level of a single-slice series (e.g. L3)"
@@ -92,7 +105,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     units, set_aside, problems = plan_units(source)
     if not units:
         reasons = "; ".join(f"{item.entry.label}: {item.reason}" for item in set_aside[:5])
-        raise CliError(f"nothing analysable under {source}" + (f" ({reasons})" if reasons else ""), EXIT_NOTHING_USABLE)
+        raise CliError(
+            f"nothing analysable under {source}" + (f" ({reasons})" if reasons else ""), EXIT_NOTHING_USABLE
+        )
     if segmentation.files and len(units) > 1:
         raise CliError(
             f"--segmentation describes one series but {source} holds {len(units)} units to analyse; "
@@ -133,7 +148,8 @@ def _check_arguments(args: argparse.Namespace, source: Path) -> Path:
         raise CliError(f"--out {out_dir}: exists and is not a folder", EXIT_USAGE)
     if args.height_m is not None and not HEIGHT_RANGE_M[0] <= args.height_m <= HEIGHT_RANGE_M[1]:
         raise CliError(
-            f"--height-m {args.height_m:g} is not a height in metres ({HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]})",
+            f"--height-m {args.height_m:g} is not a height in metres "
+            f"({HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]})",
             EXIT_USAGE,
         )
     if args.slab_mm < 0:
@@ -149,12 +165,11 @@ def _check_arguments(args: argparse.Namespace, source: Path) -> Path:
 
 def _segmentation_source(args: argparse.Namespace) -> Any:
     """Networks or precomputed files from --model/--segmentation (defaults: the registered models)."""
+    from imaging.pipeline.segmentation_source import SegmentationSource, is_segmentation_file
     from segmentation_models.inference import InferenceOptions
     from segmentation_models.loading import ModelLoadError, resolve_model
     from segmentation_models.postprocess import CtRule, VatWindow
     from segmentation_models.registry import SpecError, registered_names
-
-    from imaging.pipeline.segmentation_source import SegmentationSource, is_segmentation_file
 
     rule = CtRule(vat=VatWindow.ALBERTA if args.vat_window == "alberta" else VatWindow.WIDE)
     files = list(args.segmentation or [])
@@ -177,7 +192,9 @@ def _segmentation_source(args: argparse.Namespace) -> Any:
         models = tuple(resolve_model(name) for name in names)
     except (ModelLoadError, SpecError) as exc:
         raise CliError(f"--model: {exc}", EXIT_NOTHING_USABLE) from None
-    return SegmentationSource(models=models, inference=InferenceOptions(device=args.device, ct_rule=rule), ct_rule=rule)
+    return SegmentationSource(
+        models=models, inference=InferenceOptions(device=args.device, ct_rule=rule), ct_rule=rule
+    )
 
 
 def _subject_sources(args: argparse.Namespace) -> Any:

@@ -56,7 +56,9 @@ class LevelOptions:
         if self.slab_mm < 0:
             raise ValueError(f"slab half-width must be >= 0 mm, got {self.slab_mm}")
         if self.stated_level is not None and self.stated_level not in MEASURED_LEVELS:
-            raise ValueError(f"--level must be one of {', '.join(MEASURED_LEVELS)}, got {self.stated_level!r}")
+            raise ValueError(
+                f"--level must be one of {', '.join(MEASURED_LEVELS)}, got {self.stated_level!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def measure_levels(
         warnings.append("height unknown (give --height-m or a clinical CSV): smi_cm2_m2 is null")
     levels: dict[str, dict[str, Any]] = {}
     slab_note: str | None = None
+    partial = list((seg.meta.get("partial") or {}).get("cannot_derive", []))
     for name, level in sorted(slices.items(), key=lambda kv: MEASURED_LEVELS.index(kv[0])):
         entry = _slice_entry(volume, level, tissue, hu, height_m, contrast)
         if is_ct:
@@ -151,11 +154,28 @@ def measure_levels(
             entry.update(slab)
             slab_note = slab_note or why
             entry.update(_level_volumes(volume, seg, name, tissue))
+        if partial:
+            _withhold_partial(entry)
         levels[name] = entry
+    if partial and slices:
+        warnings.append(
+            "labels are partial (" + "; ".join(partial) + "): SAT/VAT/IMAT/muscle areas, volumes and SMI are "
+            "null (muscle area kept as muscle_area_cm2_partial); muscle HU covers the labelled muscles only"
+        )
     if slab_note:
         warnings.append(slab_note)
-    volumes = _covered_volumes(volume, seg, tissue)
+    volumes = _covered_volumes(volume, seg, tissue) if not partial else {"withheld": "partial labels"}
     return LevelsResult(levels, slices, volumes, not_measured, warnings)
+
+
+def _withhold_partial(entry: dict[str, Any]) -> None:
+    """Labels that miss whole compartments (TotalSegmentator): areas would read as 0 or as a full SMA."""
+    entry["muscle_area_cm2_partial"] = entry.get("muscle_area_cm2")
+    for key in list(entry):
+        kept = key in ("muscle_area_cm2_partial", "bone_area_cm2", "muscle_group_area_cm2")
+        area = key.endswith(("_area_cm2", "_volume_ml", "_area_cm2_slab")) or key == "smi_cm2_m2"
+        if area and not kept:
+            entry[key] = None
 
 
 def _slice_entry(
@@ -182,7 +202,9 @@ def _slice_entry(
     plane = LabelMap(tissue.array[k], tissue.names)
     values = slice_tissue(plane, volume.pixel_area_mm2, None if hu is None else hu[k])
     entry.update({key: _round(v) for key, v in values.as_dict().items()})
-    entry["bone_area_cm2"] = _round(float(np.count_nonzero(plane.mask("bone"))) * volume.pixel_area_mm2 / 100.0)
+    entry["bone_area_cm2"] = _round(
+        float(np.count_nonzero(plane.mask("bone"))) * volume.pixel_area_mm2 / 100.0
+    )
     area = values.muscle_area_cm2
     entry["smi_cm2_m2"] = _round(area / height_m**2) if height_m else None
     if hu is not None:
@@ -243,7 +265,9 @@ def _slab(
             f"{volume.spacing_kji[0]:g} mm spacing (need {MIN_SLAB_SLICES})"
         )
     values = slab_tissue(tissue, volume.pixel_area_mm2, indices, hu).as_dict()
-    out: dict[str, Any] = {f"{key}_slab": _round(values[key]) for key in _SLAB_KEYS if hu is not None or key != "muscle_hu_mean"}
+    out: dict[str, Any] = {
+        f"{key}_slab": _round(values[key]) for key in _SLAB_KEYS if hu is not None or key != "muscle_hu_mean"
+    }
     out["slab_mm"] = slab_mm
     out["slab_slices"] = [int(indices[0]), int(indices[-1])]
     return out, None
@@ -305,7 +329,9 @@ def level_summary(levels: Mapping[str, Mapping[str, Any]]) -> str:
     l3 = levels.get("L3")
     if l3 is not None:
         smi = l3.get("smi_cm2_m2")
-        parts.append(f"L3 slice {l3['slice_index']}, SMI " + (f"{smi:.1f} cm²/m²" if smi is not None else "n/a"))
+        parts.append(
+            f"L3 slice {l3['slice_index']}, SMI " + (f"{smi:.1f} cm²/m²" if smi is not None else "n/a")
+        )
     l1 = levels.get("L1")
     if l1 is not None:
         hu = l1.get("trabecular_hu_mean")

@@ -39,7 +39,12 @@ GRID_TOLERANCE_MM = 0.01
 MARROW_LEVELS = ("L1", "L2", "L3", "L4")
 CONTRACT_GROUPS = ("psoas", "paraspinal")
 # The image the outputs are written on, in order of preference: anatomy is clearest on water/in-phase.
-REFERENCE_ORDER = (DixonComponent.WATER, DixonComponent.IN_PHASE, DixonComponent.FAT, DixonComponent.OPPOSED_PHASE)
+REFERENCE_ORDER = (
+    DixonComponent.WATER,
+    DixonComponent.IN_PHASE,
+    DixonComponent.FAT,
+    DixonComponent.OPPOSED_PHASE,
+)
 
 
 class DixonSetError(ValueError):
@@ -74,7 +79,8 @@ def check_same_grid(volumes: Mapping[DixonComponent, Volume]) -> None:
             shift = float(np.abs(vol.affine[:3, 3] - first.affine[:3, 3]).max())
             raise DixonSetError(
                 f"Dixon {name.value} and {first_name.value} images are on different grids (origin differs by "
-                f"up to {shift:.3g} mm or orientation/spacing differ): the images of one set must share one grid"
+                f"up to {shift:.3g} mm or orientation/spacing differ): "
+                "the images of one set must share one grid"
             )
 
 
@@ -99,7 +105,9 @@ def dixon_fat_fraction(volumes: Mapping[DixonComponent, Volume]) -> DixonFatFrac
         fat = volumes[DixonComponent.FAT].array.astype(np.float32)
         # In-phase magnitude is water+fat with one noise draw; the sum of W and F doubles its variance.
         noise_image = ip.array if ip is not None else water + fat
-        ff = fat_fraction(water, fat, background_noise_sd(noise_image), source="scanner_water_fat", folded=False)
+        ff = fat_fraction(
+            water, fat, background_noise_sd(noise_image), source="scanner_water_fat", folded=False
+        )
     elif {DixonComponent.IN_PHASE, DixonComponent.OPPOSED_PHASE} <= have:
         water, fat = water_fat_from_in_opposed(ip.array, volumes[DixonComponent.OPPOSED_PHASE].array)
         ff = fat_fraction(water, fat, background_noise_sd(ip.array), source="ip_op_magnitude", folded=True)
@@ -111,7 +119,9 @@ def dixon_fat_fraction(volumes: Mapping[DixonComponent, Volume]) -> DixonFatFrac
         names = ", ".join(sorted(c.value for c in have))
         raise DixonSetError(f"Dixon set has only {names}: a fat fraction needs water+fat or in+opposed phase")
     warnings.extend(ff.warnings)
-    return DixonFatFraction(ff, reference_component(volumes), tuple(sorted(have, key=REFERENCE_ORDER.index)), warnings)
+    return DixonFatFraction(
+        ff, reference_component(volumes), tuple(sorted(have, key=REFERENCE_ORDER.index)), warnings
+    )
 
 
 def mr_block(
@@ -155,7 +165,9 @@ def mr_block(
         groups = dict.fromkeys(CONTRACT_GROUPS)
     else:
         k = slices[at].slice_index
-        names = [n for n in seg.muscles.names.values() if n in CONTRACT_GROUPS or seg.muscles.mask(n)[k].any()]
+        names = [
+            n for n in seg.muscles.names.values() if n in CONTRACT_GROUPS or seg.muscles.mask(n)[k].any()
+        ]
         for group in dict.fromkeys([*CONTRACT_GROUPS, *names]):
             roi = np.zeros(volume.shape, dtype=bool)
             roi[k] = seg.muscles.mask(group)[k]
@@ -179,7 +191,9 @@ def mr_block(
     return block, per_level, warnings
 
 
-def _marrow(ff: FatFractionMap, seg: Segmentation, volume: Volume, name: str, warnings: list[str]) -> float | None:
+def _marrow(
+    ff: FatFractionMap, seg: Segmentation, volume: Volume, name: str, warnings: list[str]
+) -> float | None:
     if seg.vertebrae is None or not seg.vertebrae.mask(name).any():
         warnings.append(f"{name}: no vertebra label, marrow fat fraction null")
         return None
@@ -188,7 +202,9 @@ def _marrow(ff: FatFractionMap, seg: Segmentation, volume: Volume, name: str, wa
     if why:
         warnings.append(f"{name}: marrow fat fraction null: {why}")
     elif ff.folded and value is not None and value > 40.0:
-        warnings.append(f"{name}: marrow fat fraction {value:.0f} % from folded in/opposed data may truly be 100 − that")
+        warnings.append(
+            f"{name}: marrow fat fraction {value:.0f} % from folded in/opposed data may truly be 100 − that"
+        )
     return _round(value)
 
 

@@ -88,7 +88,15 @@ def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> Uni
     matched, dxa_json, subject_warnings = subject_for(volume.meta, options.subject)
     levels = measure_levels(volume, seg, options.levels, matched.subject.height_m, entry.contrast)
     results = build_results(
-        entry, volume, seg, levels, matched, dxa_json, subject_warnings, options.segmentation.model_block(), dff
+        entry,
+        volume,
+        seg,
+        levels,
+        matched,
+        dxa_json,
+        subject_warnings,
+        options.segmentation.model_block(),
+        dff,
     )
     if series_list:
         results["mr"]["dixon_series"] = series_list
@@ -164,7 +172,9 @@ def build_results(
         "classification": classification,
         "classification_config": {**config_summary(), "description": DEFAULT_DESCRIPTION},
         "model": dict(model),
-        "segmentation": {k: v for k, v in seg.meta.items() if k in ("source", "sources", "partial", "tissue_rule")},
+        "segmentation": {
+            k: v for k, v in seg.meta.items() if k in ("source", "sources", "partial", "tissue_rule")
+        },
         "notes": [SMI_NOTE],
         "warnings": list(dict.fromkeys(warnings)),
     }

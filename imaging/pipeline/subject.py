@@ -24,7 +24,7 @@ _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
 
 @dataclass(frozen=True)
 class SubjectSources:
-    """Everything known about subjects besides the DICOM headers (``--height-m``, ``--clinical``, ``--dxa``)."""
+    """What is known about subjects besides DICOM headers (``--height-m``, ``--clinical``, ``--dxa``)."""
 
     clinical: tuple[ClinicalRecord, ...] = ()
     dxa: tuple[tuple[DxaRecord, Mapping[str, Any]], ...] = ()
@@ -72,13 +72,17 @@ def imaging_record(meta: Mapping[str, Any]) -> tuple[ImagingRecord, list[str]]:
         sex = Sex.parse(meta.get("patient_sex"))
     except ValueError:
         sex = None
-        warnings.append(f"DICOM PatientSex {meta.get('patient_sex')!r} is neither M nor F: sex taken as unknown")
+        warnings.append(
+            f"DICOM PatientSex {meta.get('patient_sex')!r} is neither M nor F: sex taken as unknown"
+        )
     date = None
     if meta.get("study_date"):
         try:
             date = parse_date(str(meta["study_date"]))
         except ValueError:
-            warnings.append(f"DICOM StudyDate {meta['study_date']!r} unreadable: records matched without date")
+            warnings.append(
+                f"DICOM StudyDate {meta['study_date']!r} unreadable: records matched without date"
+            )
     height = _positive(meta.get("patient_size_m"))
     if height is not None and height > 3.0:  # PatientSize is metres; a value in cm is a header fault
         warnings.append(f"DICOM PatientSize {height:g} is not plausible in metres: ignored")

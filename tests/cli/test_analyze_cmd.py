@@ -29,15 +29,36 @@ def test_full_output_layout_and_valid_results(tmp_path, capsys):
     series = write_series(tmp_path / "in" / "ct", attrs={"ContrastBolusAgent": "IOHEXOL"})
     tissue, vert = _labels_for(series, tmp_path / "labels")
     out = tmp_path / "out"
-    code = main(["analyze", str(tmp_path / "in"), "--out", str(out), "--segmentation", str(tissue),
-                 "--segmentation", str(vert), "--height-m", "1.5"])  # fmt: skip
+    code = main(
+        [
+            "analyze",
+            str(tmp_path / "in"),
+            "--out",
+            str(out),
+            "--segmentation",
+            str(tissue),
+            "--segmentation",
+            str(vert),
+            "--height-m",
+            "1.5",
+        ]
+    )
     assert code == 0
     (results,) = _results(out)
     assert validate_results(results) == []
     folder = next(out.glob("*/*/*/"))
     names = {p.name for p in folder.iterdir()}
-    assert {"results.json", "tissue.nii.gz", "tissue.labels.json", "vertebrae.nii.gz", "vertebrae.labels.json",
-            "seg.dcm", "sr.dcm", "report.html", "qa_L3.png"} <= names  # fmt: skip
+    assert {
+        "results.json",
+        "tissue.nii.gz",
+        "tissue.labels.json",
+        "vertebrae.nii.gz",
+        "vertebrae.labels.json",
+        "seg.dcm",
+        "sr.dcm",
+        "report.html",
+        "qa_L3.png",
+    } <= names
     assert (out / "cohort.csv").is_file()
     (row,) = read_cohort(out / "cohort.csv")
     assert float(row["L3_muscle_area_cm2"]) == pytest.approx(MUSCLE_CM2)
@@ -54,8 +75,21 @@ def test_missing_height_smi_null_with_warning(tmp_path):
     series = write_series(tmp_path / "in" / "ct")
     tissue, vert = _labels_for(series, tmp_path / "labels")
     out = tmp_path / "out"
-    assert main(["analyze", str(series), "--out", str(out), "--segmentation", str(tissue),
-                 "--segmentation", str(vert)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "analyze",
+                str(series),
+                "--out",
+                str(out),
+                "--segmentation",
+                str(tissue),
+                "--segmentation",
+                str(vert),
+            ]
+        )
+        == 0
+    )
     (results,) = _results(out)
     assert results["levels"]["L3"]["smi_cm2_m2"] is None
     assert results["subject"]["height_m"] is None
@@ -67,8 +101,23 @@ def test_single_slice_with_stated_level(tmp_path):
     series = write_series(tmp_path / "in" / "l3", n_slices=1)
     tissue, _ = _labels_for(series, tmp_path / "labels")
     out = tmp_path / "out"
-    assert main(["analyze", str(series), "--out", str(out), "--model", str(tissue), "--level", "L3",
-                 "--height-m", "1.6"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "analyze",
+                str(series),
+                "--out",
+                str(out),
+                "--model",
+                str(tissue),
+                "--level",
+                "L3",
+                "--height-m",
+                "1.6",
+            ]
+        )
+        == 0
+    )
     (results,) = _results(out)
     assert results["levels"]["L3"]["convention"] == "user_stated"
     assert results["levels"]["L3"]["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
@@ -105,13 +154,33 @@ def test_failing_series_among_good_ones_exits_1_with_reason(tmp_path, capsys):
     write_series(tmp_path / "in" / "good", patient_id="GOOD", n_slices=4)
     bad = write_series(tmp_path / "in" / "bad", patient_id="BAD", n_slices=4)
     first = build_index(discover(bad))[0].instances[0].header
-    clash = make_dataset(patient_id="BAD", study_uid=first.StudyInstanceUID, series_uid=first.SeriesInstanceUID,
-                         position=(0.0, 0.0, 0.0), pixel_spacing=(1.0, 1.0), slice_thickness=3.0, rows=48,
-                         columns=48, instance_number=99)  # fmt: skip
+    clash = make_dataset(
+        patient_id="BAD",
+        study_uid=first.StudyInstanceUID,
+        series_uid=first.SeriesInstanceUID,
+        position=(0.0, 0.0, 0.0),
+        pixel_spacing=(1.0, 1.0),
+        slice_thickness=3.0,
+        rows=48,
+        columns=48,
+        instance_number=99,
+    )
     write(clash, bad / "IM0099.dcm")  # same position as slice 0, different pixels: assembly refuses
     out = tmp_path / "out"
-    code = main(["analyze", str(tmp_path / "in"), "--out", str(out), "--model", str(_stub_model(tmp_path / "m")),
-                 "--device", "cpu", "--height-m", "1.7"])  # fmt: skip
+    code = main(
+        [
+            "analyze",
+            str(tmp_path / "in"),
+            "--out",
+            str(out),
+            "--model",
+            str(_stub_model(tmp_path / "m")),
+            "--device",
+            "cpu",
+            "--height-m",
+            "1.7",
+        ]
+    )
     assert code == 1
     captured = capsys.readouterr()
     assert "BAD" in captured.err and "FAILED" in captured.err
@@ -129,7 +198,9 @@ def test_segmentation_for_several_units_is_a_usage_error(tmp_path, capsys):
     one = write_series(tmp_path / "in" / "a", patient_id="A")
     write_series(tmp_path / "in" / "b", patient_id="B", n_slices=10)
     tissue, _ = _labels_for(one, tmp_path / "labels")
-    code = main(["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--segmentation", str(tissue)])
+    code = main(
+        ["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--segmentation", str(tissue)]
+    )
     assert code == 2
     assert "one series" in capsys.readouterr().err
 
@@ -160,5 +231,8 @@ def test_nothing_analysable_exits_3(tmp_path, capsys):
     (tmp_path / "in" / "notes.txt").write_text("not DICOM")
     seg = tmp_path / "seg.nii.gz"
     seg.write_bytes(b"")
-    assert main(["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--segmentation", str(seg)]) == 3
+    assert (
+        main(["analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--segmentation", str(seg)])
+        == 3
+    )
     assert "nothing analysable" in capsys.readouterr().err

@@ -89,7 +89,12 @@ def write_series(
             rows=SIZE,
             columns=SIZE,
             instance_number=k + 1,
-            attrs={"PixelData": hu_plane().tobytes(), "PatientSex": "F", "PatientAge": "070Y", **(attrs or {})},
+            attrs={
+                "PixelData": hu_plane().tobytes(),
+                "PatientSex": "F",
+                "PatientAge": "070Y",
+                **(attrs or {}),
+            },
         )
         write(ds, folder / f"IM{k:04d}.dcm")
     return folder

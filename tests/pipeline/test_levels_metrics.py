@@ -20,7 +20,9 @@ from imaging.volume import Volume
 from segmentation_models.class_schema import Segmentation
 
 
-def _case(n_slices: int = 16, modality: str = "CT", slice_mm: float = SLICE_MM) -> tuple[Volume, Segmentation]:
+def _case(
+    n_slices: int = 16, modality: str = "CT", slice_mm: float = SLICE_MM
+) -> tuple[Volume, Segmentation]:
     affine = np.eye(4)
     affine[:3, 0] = [0, 0, slice_mm]  # slice index -> z
     affine[:3, 1] = [0, 1.0, 0]  # row -> y

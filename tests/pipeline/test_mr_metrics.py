@@ -73,7 +73,9 @@ def test_water_fat_images_give_the_true_fractions():
 
 def test_in_opposed_phase_only_is_folded_and_warned():
     vols, seg = _images()
-    dff, (block, per_level, warnings) = _run({C.IN_PHASE: vols[C.IN_PHASE], C.OPPOSED_PHASE: vols[C.OPPOSED_PHASE]}, seg)
+    dff, (block, per_level, warnings) = _run(
+        {C.IN_PHASE: vols[C.IN_PHASE], C.OPPOSED_PHASE: vols[C.OPPOSED_PHASE]}, seg
+    )
     assert dff.map.folded and block["folded"] is True
     assert per_level["L3"]["muscle_fat_fraction_pct"] == pytest.approx(10.0, abs=0.5)
     assert per_level["L3"]["marrow_fat_fraction_pct"] == pytest.approx(40.0, abs=0.5)  # 60 % folds to 40 %

@@ -33,8 +33,18 @@ def _run(case: Path, out: Path) -> tuple[dict, dict]:
     truth = json.loads((case / "truth.json").read_text())
     folders = [SAMPLE_DICOMS / s["folder"] for s in truth["series"]]
     path = folders[0] if len(folders) == 1 else folders[0].parent
-    argv = ["analyze", str(path), "--out", str(out), "--clinical", str(SAMPLE_DICOMS / "clinical.csv"),
-            "--segmentation", str(case / "tissue.nii.gz"), "--segmentation", str(case / "vertebrae.nii.gz")]  # fmt: skip
+    argv = [
+        "analyze",
+        str(path),
+        "--out",
+        str(out),
+        "--clinical",
+        str(SAMPLE_DICOMS / "clinical.csv"),
+        "--segmentation",
+        str(case / "tissue.nii.gz"),
+        "--segmentation",
+        str(case / "vertebrae.nii.gz"),
+    ]
     if truth["grid"]["shape"][0] == 1:
         argv += ["--level", next(iter(truth["levels"]))]
     assert main(argv) == 0
@@ -67,5 +77,9 @@ def test_truth_labels_reproduce_truth(case, tmp_path):
             assert got["trabecular_roi_voxels"] > 0 and mean is not None, level
             assert abs(mean - median) < 5.0, f"{level}: cortex in the trabecular ROI?"
         if "muscle_fat_fraction_pct" in expected:
-            assert got["muscle_fat_fraction_pct"] == pytest.approx(expected["muscle_fat_fraction_pct"], abs=1.0)
-            assert got["marrow_fat_fraction_pct"] == pytest.approx(expected["marrow_fat_fraction_pct"], abs=1.0)
+            assert got["muscle_fat_fraction_pct"] == pytest.approx(
+                expected["muscle_fat_fraction_pct"], abs=1.0
+            )
+            assert got["marrow_fat_fraction_pct"] == pytest.approx(
+                expected["marrow_fat_fraction_pct"], abs=1.0
+            )

@@ -19,7 +19,13 @@ def test_parse_age(text, years):
 
 def test_dicom_facts_and_odd_values():
     record, warnings = imaging_record(
-        {"patient_id": "P1", "patient_sex": "O", "patient_size_m": 172.0, "patient_weight_kg": 80, "study_date": "20240101"}
+        {
+            "patient_id": "P1",
+            "patient_sex": "O",
+            "patient_size_m": 172.0,
+            "patient_weight_kg": 80,
+            "study_date": "20240101",
+        }
     )
     assert record.sex is None and record.height_m is None and record.weight_kg == 80.0
     assert len(warnings) == 2
