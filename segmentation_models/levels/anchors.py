@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from segmentation_models.levels.model import LevelOptions
-from segmentation_models.levels.spine import Body, Column
+from segmentation_models.levels.spine import Body, Column, fov_edge
 from segmentation_models.levels.workgrid import WorkGrid
 
 _HEAD_BAND_MM = 4.0  # rib voxels within this of the tube wall form the rib head
@@ -34,6 +34,16 @@ class Rib:
     head_z_mm: float
     lateral_reach_mm: float
     body_index: int | None  # index into the cranial-first body list; None: its vertebra is not in view
+
+
+@dataclass(frozen=True)
+class RibFindings:
+    """Ribs found, their voxels (kept out of the vertebra labels), and the bodies where a rib-like
+    structure leaves the field of view before it could be told from a transverse process."""
+
+    ribs: list[Rib]
+    mask: np.ndarray
+    unresolved: frozenset[int]
 
 
 def is_wide(body: Body, reference_widths: list[float], options: LevelOptions) -> bool:
@@ -67,11 +77,11 @@ def find_ribs(
     column: Column,
     bodies: list[Body],
     sacrum: int | None,
+    valid: np.ndarray,
     grid: WorkGrid,
     options: LevelOptions,
-) -> tuple[list[Rib], np.ndarray]:
-    """Ribs whose head touches the column, each assigned to a body (see the module docstring), and
-    the mask of those rib components (kept out of the vertebra labels)."""
+) -> RibFindings:
+    """Ribs whose head touches the column, each assigned to a body (see the module docstring)."""
     xc, _, hw = column.interpolated()
     rib_mask = np.zeros_like(bone)
     x = grid.x_mm(np.arange(bone.shape[2]))
@@ -83,6 +93,8 @@ def find_ribs(
     ranges = body_z_ranges(bodies, grid)
     sacrum_top = ranges[sacrum][1] if sacrum is not None else -np.inf
     ribs: list[Rib] = []
+    unresolved: set[int] = set()
+    edge = fov_edge(valid)
     for v, sl in enumerate(ndimage.find_objects(lab), start=1):
         if sl is None:
             continue
@@ -90,19 +102,22 @@ def find_ribs(
         ks = ks + sl[0].start
         is_ = is_ + sl[2].start
         dist = np.abs(lateral[ks, is_])
-        if dist.max() < options.rib_min_lateral_mm:
-            continue  # a transverse process, or bone fragment: never reaches the flank
         head = dist <= tube_wall[ks, 0] + _HEAD_BAND_MM
         if not head.any():
             continue  # not articulating with anything in view
         head_z = float(grid.z_mm(ks[head].mean()))
         if head_z <= sacrum_top:
             continue  # iliac bone meeting the sacral alae, not a rib
-        rib_mask[sl] |= lab[sl] == v
         owner = _owner(head_z, ranges)
+        if dist.max() < options.rib_min_lateral_mm:
+            # A transverse process -- unless it leaves the field of view, when it may be a rib.
+            if owner is not None and (edge[sl] & (lab[sl] == v)).any():
+                unresolved.add(owner)
+            continue
+        rib_mask[sl] |= lab[sl] == v
         for side in _sides(lateral[ks[head], is_[head]]):
             ribs.append(Rib(side, head_z, float(dist.max()), owner))
-    return ribs, rib_mask
+    return RibFindings(ribs, rib_mask, frozenset(unresolved))
 
 
 def _sides(signed: np.ndarray) -> list[str]:
@@ -127,16 +142,18 @@ def _owner(head_z: float, ranges: list[tuple[float, float]]) -> int | None:
     return None
 
 
-def ribs_assessable(body: Body, column: Column, valid: np.ndarray, grid: WorkGrid, options: LevelOptions) -> bool:
+def ribs_assessable(
+    body: Body, column: Column, valid: np.ndarray, grid: WorkGrid, options: LevelOptions
+) -> bool:
     """Would a rib of this vertebra have been seen? Whole body in view and both flanks covered."""
     if body.cut_by_fov:
         return False
     xc, yc, _ = column.interpolated()
     reach = options.rib_min_lateral_mm + 10.0
     for k in range(body.k0, body.k1 + 1):
-        j = int(round((yc[k] - grid.affine[1, 3]) / grid.affine[1, 1]))
+        j = round((yc[k] - grid.affine[1, 3]) / grid.affine[1, 1])
         for side in (-1.0, 1.0):
-            i = int(round((xc[k] + side * reach - grid.affine[0, 3]) / grid.affine[0, 2]))
+            i = round((xc[k] + side * reach - grid.affine[0, 3]) / grid.affine[0, 2])
             if not (0 <= j < valid.shape[1] and 0 <= i < valid.shape[2]) or not valid[k, j, i]:
                 return False
     return True

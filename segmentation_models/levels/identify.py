@@ -19,7 +19,13 @@ from imaging.volume import Volume
 from segmentation_models.levels import anchors, spine
 from segmentation_models.levels.labelling import name_vertebrae
 from segmentation_models.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
-from segmentation_models.levels.workgrid import WorkGrid, coverage_on_work, labels_to_input, resample_to_work, work_grid_for
+from segmentation_models.levels.workgrid import (
+    WorkGrid,
+    coverage_on_work,
+    labels_to_input,
+    resample_to_work,
+    work_grid_for,
+)
 
 _VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
 
@@ -45,16 +51,17 @@ def identify_levels(
         column = spine.trace_column(opened, trunk, grid, options)
     except ValueError as exc:
         return _empty(volume, str(exc), t)
-    bodies = spine.split_bodies(column, valid, grid, options)
+    discs = _discs(volume, bone_mask, column, grid, options)
+    bodies = spine.split_bodies(column, valid, grid, options, discs)
     t["column_s"] = time.perf_counter() - t0
     if not bodies:
         return _empty(volume, "no complete vertebral body found in the field of view", t)
     sacrum = anchors.find_sacrum(bodies, valid, options)
-    ribs, rib_mask = anchors.find_ribs(bone, column, bodies, sacrum, grid, options)
+    ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options)
     t["anchors_s"] = time.perf_counter() - t0
     report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
     report = _with_anchor_warnings(report, bodies, sacrum, options)
-    instances_work = _whole_vertebrae(bodies, filled & ~rib_mask, column, grid, options)
+    instances_work = _whole_vertebrae(bodies, filled & ~ribs.mask, column, grid, options)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
     for f in report.vertebrae:
@@ -81,10 +88,21 @@ def _masks(
     return bone & trunk, trunk
 
 
+def _discs(
+    volume: Volume, bone_mask: np.ndarray | None, column: spine.Column, grid: WorkGrid, options: LevelOptions
+) -> np.ndarray:
+    """Disc slices from the core profile: HU on CT (soft tissue ~40 HU), mask fraction otherwise."""
+    if bone_mask is None:
+        profile = spine.core_profile(volume.array, volume.affine, column, grid)
+        return spine.disc_slices(profile, column, options.soft_tissue_hu, options.disc_drop)
+    profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
+    return spine.disc_slices(profile, column, 0.0, options.disc_drop)
+
+
 def _findings(
     bodies: list[spine.Body],
     sacrum: int | None,
-    ribs: list[anchors.Rib],
+    ribs: anchors.RibFindings,
     column: spine.Column,
     valid: np.ndarray,
     grid: WorkGrid,
@@ -93,7 +111,8 @@ def _findings(
     ranges = anchors.body_z_ranges(bodies, grid)
     out = []
     for i, b in enumerate(bodies):
-        sides = tuple(sorted({r.side for r in ribs if r.body_index == i}))
+        sides = tuple(sorted({r.side for r in ribs.ribs if r.body_index == i}))
+        assessable = i not in ribs.unresolved and anchors.ribs_assessable(b, column, valid, grid, options)
         kji = np.argwhere(b.mask).mean(axis=0)
         centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
         out.append(
@@ -104,7 +123,7 @@ def _findings(
                 centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
                 cut_by_fov=b.cut_by_fov,
                 ribs=sides if i != sacrum else (),
-                ribs_assessable=anchors.ribs_assessable(b, column, valid, grid, options),
+                ribs_assessable=assessable,
                 is_sacrum=i == sacrum,
             )
         )
@@ -118,7 +137,9 @@ def _with_anchor_warnings(
     widths = [b.width_mm for b in bodies if not b.cut_by_fov]
     extra = []
     if sacrum is not None and sacrum >= 1 and anchors.is_wide(bodies[sacrum - 1], widths, options):
-        extra.append("the vertebra above the sacrum is sacrum-wide: possible lumbosacral transitional vertebra")
+        extra.append(
+            "the vertebra above the sacrum is sacrum-wide: possible lumbosacral transitional vertebra"
+        )
     if not extra:
         return report
     conf = min(report.confidence, 0.5) if report.established else report.confidence

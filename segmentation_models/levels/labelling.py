@@ -51,39 +51,58 @@ def name_vertebrae(found: list[VertebraFinding]) -> LevelReport:
     """Name cranial-first ``found`` (the sacrum, if any, last) from its anchors, or refuse."""
     warnings: list[str] = []
     vert = [f for f in found if not f.is_sacrum]
-    sacrum = next((f for f in found if f.is_sacrum), None)
+    has_sacrum = any(f.is_sacrum for f in found) and bool(vert)
     rib_idx = _rib_anchor(vert, warnings)
-    count: _Count | None = None
-    lumbar_count: int | None = None
-    if sacrum is not None and vert:
-        l5 = len(vert) - 1
-        if rib_idx is not None:
-            lumbar_count = l5 - rib_idx
-            if lumbar_count == 5:
-                count = _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["both"],
-                               "sacrum and lowest rib-bearing vertebra agree (5 lumbar-type vertebrae)")  # fmt: skip
-            else:
-                kind = "sacralisation of L5 or 11 rib pairs" if lumbar_count < 5 else "lumbarisation of S1 or 13 rib pairs"
-                warnings.append(
-                    f"transitional anatomy: {lumbar_count} lumbar-type vertebrae between the lowest rib-bearing "
-                    f"vertebra and the sacrum ({kind}); levels counted from the sacrum and may differ by one from a "
-                    "whole-spine count"
-                )
-                count = _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["transitional"],
-                               f"counted from the sacrum; {lumbar_count} lumbar-type vertebrae above it (transitional)")  # fmt: skip
-        else:
-            count = _Count(l5, "L5", Anchor.SACRUM, CONFIDENCE["sacrum"], "counted upward from the sacrum (L5 above it)")
-            _check_ribfree_t12(vert, l5, warnings)
-    elif rib_idx is not None:
-        count = _Count(rib_idx, "T12", Anchor.LOWEST_RIB, CONFIDENCE["ribs"],
-                       "counted from the lowest rib-bearing vertebra (T12); the sacrum is not in view")  # fmt: skip
+    lumbar_count = None if rib_idx is None or not has_sacrum else len(vert) - 1 - rib_idx
+    count = _choose_count(vert, has_sacrum, rib_idx, lumbar_count, warnings)
     if count is None:
-        unnamed = tuple(replace(f, name=None, anchor=Anchor.NONE, steps_from_anchor=None, confidence=0.0) for f in found)
+        unnamed = tuple(
+            replace(f, name=None, anchor=Anchor.NONE, steps_from_anchor=None, confidence=0.0) for f in found
+        )
         return LevelReport(Anchor.NONE, False, 0.0, REFUSAL, unnamed, None, tuple(warnings))
-    if any("transitional" in w or "inconsistent" in w for w in warnings) and count.confidence > CONFIDENCE["transitional"]:
+    doubtful = any("transitional" in w or "inconsistent" in w for w in warnings)
+    if doubtful and count.confidence > CONFIDENCE["transitional"]:
         count = replace(count, confidence=CONFIDENCE["transitional"])
     named = _apply(found, vert, count, warnings)
-    return LevelReport(count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings))
+    return LevelReport(
+        count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings)
+    )
+
+
+def _choose_count(
+    vert: list[VertebraFinding],
+    has_sacrum: bool,
+    rib_idx: int | None,
+    lumbar_count: int | None,
+    warnings: list[str],
+) -> _Count | None:
+    """Which anchor the names are counted from, with its confidence and reason (None: refuse)."""
+    l5 = len(vert) - 1
+    if has_sacrum and lumbar_count == 5:
+        reason = "sacrum and lowest rib-bearing vertebra agree (5 lumbar-type vertebrae)"
+        return _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["both"], reason)
+    if has_sacrum and lumbar_count is not None:
+        kind = (
+            "sacralisation of L5 or 11 rib pairs"
+            if lumbar_count < 5
+            else "lumbarisation of S1 or 13 rib pairs"
+        )
+        warnings.append(
+            f"transitional anatomy: {lumbar_count} lumbar-type vertebrae between the lowest rib-bearing "
+            f"vertebra and the sacrum ({kind}); levels counted from the sacrum and may differ by one "
+            "from a whole-spine count"
+        )
+        reason = f"counted from the sacrum; {lumbar_count} lumbar-type vertebrae above it (transitional)"
+        return _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["transitional"], reason)
+    if has_sacrum:
+        _check_ribfree_t12(vert, l5, warnings)
+        return _Count(
+            l5, "L5", Anchor.SACRUM, CONFIDENCE["sacrum"], "counted upward from the sacrum (L5 above it)"
+        )
+    if rib_idx is not None:
+        reason = "counted from the lowest rib-bearing vertebra (T12); the sacrum is not in view"
+        return _Count(rib_idx, "T12", Anchor.LOWEST_RIB, CONFIDENCE["ribs"], reason)
+    return None
 
 
 def _rib_anchor(vert: list[VertebraFinding], warnings: list[str]) -> int | None:
@@ -97,8 +116,8 @@ def _rib_anchor(vert: list[VertebraFinding], warnings: list[str]) -> int | None:
     below = vert[r + 1] if r + 1 < len(vert) else None
     if below is None or not below.ribs_assessable:
         warnings.append(
-            "ribs articulate with the lowest vertebra whose flanks are fully in view, but the vertebra below it "
-            "is not fully in view: it cannot be shown to be the lowest rib-bearing vertebra (T12)"
+            "ribs articulate with the lowest rib-bearing vertebra in view, but the vertebra below it is not "
+            "fully in view: it cannot be shown to be the lowest rib-bearing vertebra (T12)"
         )
         return None
     gaps = [i for i in range(r) if not vert[i].ribs and vert[i].ribs_assessable]
@@ -147,9 +166,13 @@ def _apply(
         k = base + (i - count.anchor_index)
         name = VERTEBRA_ORDER[k] if 0 <= k <= level_index("L5") else None
         if name is None:
-            warnings.append(f"vertebra {i + 1} (from the top) counts beyond C1..L5 from the anchor; left unnamed")
+            warnings.append(
+                f"vertebra {i + 1} (from the top) counts beyond C1..L5 from the anchor; left unnamed"
+            )
             conf = 0.0
-        out.append(replace(f, name=name, anchor=count.anchor, steps_from_anchor=steps, confidence=round(conf, 3)))
+        out.append(
+            replace(f, name=name, anchor=count.anchor, steps_from_anchor=steps, confidence=round(conf, 3))
+        )
     for f in found:
         if f.is_sacrum:
             conf = count.confidence if count.anchor in (Anchor.SACRUM, Anchor.BOTH) else 0.0

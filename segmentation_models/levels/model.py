@@ -37,12 +37,14 @@ class LevelOptions:
     inplane_mm: float = 1.2
     body_opening_mm: float = 5.0  # keeps vertebral bodies, drops laminae, processes and ribs
     min_body_area_mm2: float = 300.0
-    cortex_gap_mm: float = 3.5  # closing radius that seals a thin, noisy cortex before hole filling
+    cortex_gap_mm: float = 5.0  # closing radius that seals a thin, noisy cortex before hole filling
     # Holes in the bone mask are filled (trabecular interior of a thin cortex) unless their area is
     # in this range, which is the spinal canal's (filling it would merge the arch into the body).
     canal_hole_mm2: tuple[float, float] = (120.0, 420.0)
     canal_front_bone_mm: float = 12.0  # ... and only when this much bone lies in front of it (the body)
     max_offcentre_mm: float = 45.0  # column centre within this of the trunk's midline (x)
+    soft_tissue_hu: float = 40.0  # reference "not bone" level of the disc test
+    disc_drop: float = 0.35  # a disc's core falls this fraction of the way from the body to soft tissue
     min_body_height_mm: float = 8.0  # shorter fragments not at the field-of-view edge are dropped
     rib_min_lateral_mm: float = 70.0  # a rib reaches at least this far from the column axis
     rib_tube_margin_mm: float = 5.0  # bone beyond body half-width + this is "outside the column"
@@ -54,7 +56,9 @@ class LevelOptions:
     def __post_init__(self) -> None:
         lo, hi = self.canal_hole_mm2
         if not 0 <= lo < hi:
-            raise ValueError(f"canal_hole_mm2 must be (low, high) with 0 <= low < high, got {self.canal_hole_mm2}")
+            raise ValueError(
+                f"canal_hole_mm2 must be (low, high) with 0 <= low < high, got {self.canal_hole_mm2}"
+            )
         for name in ("inplane_mm", "body_opening_mm", "min_body_area_mm2", "rib_min_lateral_mm"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

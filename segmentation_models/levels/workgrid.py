@@ -42,7 +42,9 @@ class WorkGrid:
         return self.affine[0, 3] + np.asarray(i, dtype=np.float64) * self.affine[0, 2]
 
 
-def work_grid_for(volume: Volume, inplane_mm: float = 1.2, z_range_mm: tuple[float, float] = (1.0, 3.0)) -> WorkGrid:
+def work_grid_for(
+    volume: Volume, inplane_mm: float = 1.2, z_range_mm: tuple[float, float] = (1.0, 3.0)
+) -> WorkGrid:
     """The axis-aligned grid covering ``volume``'s world bounding box.
 
     In-plane spacing is the coarser of ``inplane_mm`` and the input's pixel size; z spacing is the
