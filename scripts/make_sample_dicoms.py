@@ -1,7 +1,8 @@
 """Write the synthetic sample tree (``sample_dicoms/``): DICOM studies, DXA exports, clinical.csv, truth.
 
 Usage: ``.venv/bin/python scripts/make_sample_dicoms.py --out sample_dicoms --seed 20261122``.
-The same seed gives byte-identical files. All the work is in segmentation_models.phantoms.study.
+The same seed gives byte-identical files. The plan is segmentation_models.phantoms.study;
+the writing is segmentation_models.phantoms.samples.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from segmentation_models.phantoms.study import roster, write_samples
+from segmentation_models.phantoms.samples import write_samples
+from segmentation_models.phantoms.study import roster
 
 DEFAULT_SEED = 20261122
 

@@ -12,6 +12,7 @@ import pytest
 
 from imaging.volume import from_nifti
 from segmentation_models.phantoms.clinical_csv import COLUMNS, read_clinical_csv
+from segmentation_models.phantoms.samples import write_samples
 from segmentation_models.phantoms.study import (
     AxialGrid,
     CTPlan,
@@ -20,7 +21,6 @@ from segmentation_models.phantoms.study import (
     LocalizerPlan,
     roster,
     series_folder,
-    write_samples,
 )
 
 SEED = 20261122
