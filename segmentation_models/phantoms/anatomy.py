@@ -18,11 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segmentation_models.phantoms.arms import Arms
 from segmentation_models.phantoms.geometry import Box, Canvas
 from segmentation_models.phantoms.grid import Grid
 from segmentation_models.phantoms.labels import Fine, PhantomLabels
 from segmentation_models.phantoms.organs import Organs
 from segmentation_models.phantoms.params import SubjectParams
+from segmentation_models.phantoms.pelvis import Pelvis
 from segmentation_models.phantoms.soft_tissue import Trunk
 from segmentation_models.phantoms.spine import Spine
 
@@ -60,11 +62,18 @@ class Phantom:
         self.trunk = Trunk(params, self.spine, rng)
         self.spine.attach_ribs(lambda phi, z: self.trunk.ray_point(phi, z, 0.45 * self.trunk.wall_mm), rng)
         self.organs = Organs(self.trunk, rng)
+        self.pelvis = Pelvis(self.trunk, rng)
         self.with_table = with_table
         zs = np.linspace(self.spine.z_s1, self.spine.z_top, 40)
         back = self.trunk.y_post(zs) + self.trunk.sat_mm(np.full(zs.shape, np.pi), zs) + 2.0
         self.table_y = float(np.max(back)) + 1.0
         self._bounds = self.trunk.bounds()
+        # Arms draw from their own generator, so switching them on leaves the rest of the body unchanged.
+        self.arms = (
+            Arms(self.trunk, np.random.default_rng([params.seed, 1]), self.table_y)
+            if params.arms_in_fov
+            else None
+        )
 
     # --- levels -------------------------------------------------------------------------------------
     def level_z_range(self, name: str) -> tuple[float, float]:
@@ -103,7 +112,12 @@ class Phantom:
             interior, env = self.trunk.paint_outer(cv, idx)
             self.organs.paint(cv, interior)
             self.trunk.paint_muscles(cv, interior, env)
+            self.pelvis.paint_muscles(cv, interior)
+            self.trunk.paint_imat(cv, interior)
+            self.pelvis.paint_bone(cv, interior)
             self.spine.paint(cv, interior)
+        if self.arms is not None:
+            self.arms.paint(cv)
         return cv.fine, cv.vert
 
     def _paint_table(self, cv: Canvas) -> None:

@@ -51,7 +51,8 @@ _PLAIN_HU: dict[Fine, float] = {
     Fine.RIB: 420,
     Fine.SACRUM: 280,
     Fine.ILIUM: 380,
-    Fine.HUMERUS: 600,
+    Fine.HUMERUS: 1000,  # diaphyseal cortex
+    Fine.HUMERUS_MARROW: -40,  # yellow marrow with sparse trabeculae
     Fine.DISC: 85,
     Fine.SPINAL_CANAL: 12,
     Fine.LIVER: 58,

@@ -63,6 +63,7 @@ class Fine(enum.IntEnum):
     ARM_FAT = 41
     ILIACUS = 42
     GLUTEAL = 43
+    HUMERUS_MARROW = 44  # fatty marrow inside the humeral cortex (HUMERUS)
 
 
 FINE_NAMES: dict[int, str] = {int(m): m.name.lower() for m in Fine}
@@ -89,6 +90,7 @@ _BONE = (
     Fine.SACRUM,
     Fine.ILIUM,
     Fine.HUMERUS,
+    Fine.HUMERUS_MARROW,
 )
 # Coarse class of every fine label. The basivertebral vein is a vessel inside bone: other soft tissue.
 FINE_TO_TISSUE: dict[Fine, str | None] = {

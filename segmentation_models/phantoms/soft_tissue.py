@@ -31,6 +31,9 @@ IMAT_GROUP_FACTOR = {
     Fine.INTERNAL_OBLIQUE: 0.9,
     Fine.TRANSVERSUS_ABDOMINIS: 0.9,
     Fine.LATISSIMUS_DORSI: 1.0,
+    Fine.ILIACUS: 0.7,
+    Fine.GLUTEAL: 1.2,
+    Fine.ARM_MUSCLE: 0.8,
 }
 
 
@@ -339,7 +342,8 @@ class Trunk:
         return interior, EnvelopePoint(env.out_mm[sel], env.phi[sel], env.dx[sel], env.dy[sel])
 
     def paint_muscles(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint) -> None:
-        """Back muscles, psoas, QL, the layered abdominal wall and latissimus, then IMAT inclusions."""
+        """Back muscles, psoas, QL, the layered abdominal wall and latissimus (IMAT comes later:
+        :meth:`paint_imat`, once every muscle, pelvic ones included, is in place)."""
         z = cv.z[interior]
         yc = cv.zf(self.spine.center_y, interior)
         X = cv.x[interior] - cv.zf(self.spine.center_x, interior)
@@ -363,10 +367,11 @@ class Trunk:
         prx = np.sqrt(np.clip(a_ps, 0, None) / (np.pi * 1.1)) + 1e-6
         t = np.clip((self.spine.by_name["L3"].z_mid - z) / 80.0, 0, 1)
         ps_y = 0.2 * b_b - t * 1.1 * b_b
-        ps = ((ax - a_b - 0.85 * prx - 1) / prx) ** 2 + ((Y - ps_y) / (1.1 * prx)) ** 2 < 1
+        # Below S1 the psoas runs laterally along the pelvic brim to join the iliacus (iliopsoas).
+        brim = np.clip(self.spine.z_s1 - z, 0, None) * 0.4
+        ps = ((ax - a_b - 0.85 * prx - 1 - brim) / prx) ** 2 + ((Y - ps_y) / (1.1 * prx)) ** 2 < 1
         cv.paint(interior[ps & (z < self.psoas_z[0]) & (z > self.psoas_z[1]) & (a_ps > 5)], Fine.PSOAS)
         self._paint_wall(cv, interior, env, cv.zf(self.lat_z, interior))
-        self._paint_imat(cv, interior)
 
     def _paint_wall(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint, lat_t: np.ndarray) -> None:
         depth = -env.out_mm
@@ -400,7 +405,8 @@ class Trunk:
         lat = (aphi > 0.55 * np.pi) & (aphi < 0.86 * np.pi) & (depth < lat_t) & (lat_t > 0.8)
         cv.paint(interior[lat], Fine.LATISSIMUS_DORSI)
 
-    def _paint_imat(self, cv: Canvas, interior: np.ndarray) -> None:
+    def paint_imat(self, cv: Canvas, interior: np.ndarray) -> None:
+        """Marbling: fat inclusions where a world-fixed random field exceeds each muscle's quantile."""
         frac = self.params.imat_fraction
         if frac <= 0:
             return
