@@ -261,12 +261,18 @@ class Organs:
             return
         z = cv.z[idx]
         env = self.trunk.envelope(cv, idx)
-        phi = np.abs(env.phi) / np.pi
-        z_dia = z_front - (z_front - z_back) * phi**2
+        # Each hemidiaphragm is a dome centred in its half of the chest: the lung base sits on it, so
+        # below the dome top the lung is a crescent in the recesses, deepest posteriorly.
+        ex, half_ap = cv.zf(self.trunk.ex, idx), 0.5 * cv.zf(self.trunk.ap, idx)
+        u = (np.abs(env.dx) - 0.45 * ex) / (0.6 * ex)
+        v = env.dy / half_ap
+        r2 = np.clip(u * u + v * v, 0, 1.5)
+        drop = (z_front - z_back) * r2 * (0.7 + 0.3 * np.clip(v / 0.6, 0, 1))
+        z_dia = z_front + 25 * sp.scale - drop
         xc, a = cv.zf(sp.center_x, idx), cv.zf(sp.body_a, idx)
         lateral = np.abs(cv.x[idx] - xc) > a + 12 * sp.scale
         deep = -env.out_mm > self.trunk.wall_mm + 6
-        cv.paint(idx[(z > z_dia) & lateral & deep & (phi > 0.35)], Fine.LUNG)
+        cv.paint(idx[(z > z_dia) & lateral & deep], Fine.LUNG)
 
     def _paint_bowel(self, cv: Canvas, interior: np.ndarray) -> None:
         self.small_bowel.paint(cv, interior)

@@ -350,11 +350,15 @@ class Trunk:
         Y = cv.y[interior] - yc
         ax = np.abs(X)
         arch = cv.zf(self.arch_y, interior)
-        # Paraspinals: boxy blocks either side of the spinous process, clipped by the envelope.
+        # Paraspinals, two rounded lobes either side of the spinous process, clipped by the envelope:
+        # multifidus against the lamina and spinous process, the larger erector spinae lateral to it.
         half = cv.zf(self.ps_half, interior)
         y0 = arch - 14.0
         hy = 0.5 * (cv.zf(self.y_post, interior) - yc - y0) + 8.0
-        para = ((ax - 4.0 - half) / half) ** 4 + ((Y - y0 - hy) / hy) ** 2 < 1
+        erector = np.abs((ax - 4.0 - 1.12 * half) / (0.92 * half)) ** 2.4 + ((Y - y0 - hy) / hy) ** 2 < 1
+        mf_x, mf_y = (ax - 4.0 - 0.5 * half) / (0.55 * half), (Y - y0 - 0.85 * hy) / (0.9 * hy)
+        multifidus = mf_x * mf_x + mf_y * mf_y < 1
+        para = erector | multifidus
         cv.paint(interior[para & (z < self.spine.z_top + 60)], Fine.PARASPINAL)
         # Quadratus lumborum: a flat oval in front of the transverse-process tips.
         a_ql = cv.zf(self.ql_area, interior)

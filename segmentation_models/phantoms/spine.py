@@ -302,8 +302,11 @@ class Spine:
         sp_half = (2.5 if v.name.startswith("T") else 3.5) * self.scale + 1.0 * (depth > v.sp_len - 8)
         z_shift = v.sp_slope * np.clip(depth, 0, None)
         band = 0.5 if v.name.startswith("T") else 0.7
-        sp = (ax < sp_half) & (depth > -4) & (depth < v.sp_len)
-        sp &= (z < v.z_top - 0.2 * h - z_shift) & (z > v.z_top - 0.2 * h - band * h - z_shift)
+        # Sagittally a rounded blade (superellipse), not a parallelogram: tapered root, bulbous tip.
+        zc = v.z_top - 0.2 * h - 0.5 * band * h - z_shift
+        dc, dr = 0.5 * (v.sp_len - 4), 0.5 * (v.sp_len + 4)
+        zr = 0.5 * band * h * (0.8 + 0.3 * np.clip(depth / v.sp_len, 0, 1))
+        sp = (ax < sp_half) & (np.abs((depth - dc) / dr) ** 3 + np.abs((z - zc) / zr) ** 2.2 < 1)
         # Transverse processes: lateral bars with rounded tips at pedicle level.
         x_in = v.rcx + 3
         xm, hx = 0.5 * (x_in + v.tp_reach), 0.5 * (v.tp_reach - x_in)
