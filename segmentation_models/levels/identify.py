@@ -11,6 +11,7 @@ and named from the sacrum, never from ribs (and says so: no rib-bearing vertebra
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -51,7 +52,8 @@ def identify_levels(
         column = spine.trace_column(opened, trunk, grid, options)
     except ValueError as exc:
         return _empty(volume, str(exc), t)
-    discs = _discs(volume, bone_mask, column, grid, options)
+    blobs, discs = _discs(volume, bone_mask, column, grid, options)
+    column = replace(column, blobs=blobs)
     bodies = spine.split_bodies(column, valid, grid, options, discs)
     t["column_s"] = time.perf_counter() - t0
     if not bodies:
@@ -90,13 +92,17 @@ def _masks(
 
 def _discs(
     volume: Volume, bone_mask: np.ndarray | None, column: spine.Column, grid: WorkGrid, options: LevelOptions
-) -> np.ndarray:
-    """Disc slices from the core profile: HU on CT (soft tissue ~40 HU), mask fraction otherwise."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Column blobs with non-disc gaps bridged, and the disc slices, from the core profile: HU on
+    CT (soft tissue ~40 HU), bone-mask fraction otherwise."""
     if bone_mask is None:
         profile = spine.core_profile(volume.array, volume.affine, column, grid)
-        return spine.disc_slices(profile, column, options.soft_tissue_hu, options.disc_drop)
-    profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
-    return spine.disc_slices(profile, column, 0.0, options.disc_drop)
+        soft = options.soft_tissue_hu
+    else:
+        profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
+        soft = 0.0
+    blobs = spine.bridge_gaps(column.blobs, profile, column, soft)
+    return blobs, spine.disc_slices(profile, column, grid, soft, options.disc_drop)
 
 
 def _findings(

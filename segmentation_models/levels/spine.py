@@ -216,19 +216,43 @@ def core_profile(values: np.ndarray, affine: np.ndarray, column: Column, grid: W
     return out
 
 
-def disc_slices(profile: np.ndarray, column: Column, soft_value: float, drop: float) -> np.ndarray:
-    """Working slices that are local minima of the core profile and fall below the column's median by
-    ``drop`` x (median - ``soft_value``): a disc, even where bone blobs bridge it."""
+def disc_slices(
+    profile: np.ndarray, column: Column, grid: WorkGrid, soft_value: float, drop: float
+) -> np.ndarray:
+    """Working slices where the core profile dips below the column's median by ``drop`` x (median -
+    ``soft_value``) between two endplates: within 8 mm on both sides it rises above the median by
+    a quarter of that contrast (cortical endplates are denser than marrow). This finds a disc even
+    where bone blobs bridge it, and ignores the basivertebral vein, whose dip has marrow, not
+    endplates, beside it."""
     present = np.isfinite(column.x_mm)
     out = np.zeros(len(profile), dtype=bool)
     if present.sum() < 3:
         return out
     base = float(np.median(profile[present]))
-    cut = base - drop * max(base - soft_value, 1e-6)
-    for k in range(len(profile)):
-        lo = profile[k - 1] if k > 0 else np.inf
-        hi = profile[k + 1] if k + 1 < len(profile) else np.inf
-        out[k] = profile[k] < cut and profile[k] <= lo and profile[k] <= hi
+    contrast = max(base - soft_value, 1e-6)
+    low, high = base - drop * contrast, base + 0.25 * contrast
+    w = max(1, int(np.ceil(8.0 / float(grid.spacing[0]))))
+    for k in range(1, len(profile) - 1):
+        left, right = profile[max(0, k - w) : k], profile[k + 1 : k + 1 + w]
+        out[k] = profile[k] < low and left.max() >= high and right.max() >= high
+    return out
+
+
+def bridge_gaps(blobs: np.ndarray, profile: np.ndarray, column: Column, soft_value: float) -> np.ndarray:
+    """Fill one-slice holes in the column that are not discs: marrow-level core on both sides (a
+    disc gap has endplates beside it). Such holes come from a cortex broken by the basivertebral
+    vein or by resampling an oblique series, and would split one body in two."""
+    present = np.isfinite(column.x_mm)
+    out = blobs.copy()
+    if present.sum() < 3:
+        return out
+    base = float(np.median(profile[present]))
+    high = base + 0.5 * max(base - soft_value, 1e-6)
+    for k in range(1, len(profile) - 1):
+        if present[k] or not (present[k - 1] and present[k + 1]):
+            continue
+        if max(profile[k - 1], profile[k], profile[k + 1]) < high:
+            out[k] = blobs[k - 1] & blobs[k + 1]
     return out
 
 
