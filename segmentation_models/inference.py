@@ -2,9 +2,10 @@
 
 Geometry is never touched: the series is resampled to the model's spacing along its own axes (no
 reorientation, so oblique and flipped series stay as they are), the network runs with MONAI's
-sliding-window inferer, each head is argmaxed, and labels go back to the original grid by nearest
-neighbour. Both resamplings use the same corner-aligned index mapping, so a voxel returns to exactly
-the world position it came from. Output arrays have the input Volume's shape and share its affine.
+sliding-window inferer, and each head's class probabilities go back to the original grid by linear
+interpolation, where the argmax is taken (sub-voxel boundaries). Both resamplings use the same
+corner-aligned index mapping, so a voxel returns to exactly the world position it came from.
+Output arrays have the input Volume's shape and share its affine.
 
 Determinism: deterministic algorithms are requested for the duration of the call (and the previous
 setting restored), cuDNN autotuning is off, there is no random test-time augmentation. Mixed
@@ -138,7 +139,14 @@ def deterministic() -> Iterator[None]:
 
 
 def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> list[HeadOutput]:
-    """Normalise, resample, infer and argmax every head of one model; results on the input grid."""
+    """Normalise, resample, infer every head of one model; labels and probabilities on the input grid.
+
+    Class probabilities (not labels) go back to the input grid with linear interpolation and the
+    argmax is taken there, so boundaries fall between model voxels where the probabilities cross
+    (sub-voxel accurate areas) instead of on the model grid's coarser steps. Models that keep the
+    slice axis (2-D/2.5-D) are mapped back batch by batch in-plane; others through a float16
+    probability volume on the model grid.
+    """
     import torch
 
     spec = model.spec
@@ -150,10 +158,14 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
     use_amp = options.amp and device.type == "cuda"
     heads = spec.heads
     starts = np.cumsum([0] + [h.n_channels for h in heads])
-    labels = [np.zeros(x.shape, dtype=np.uint8) for _ in heads]
+    in_plane = scale[0] == 1.0
+    labels = [np.zeros(volume.shape, dtype=np.uint8) for _ in heads]
     probs: list[np.ndarray | None] = [
-        np.zeros((h.n_channels, *x.shape), dtype=np.float16) if options.keep_probabilities else None
+        np.zeros((h.n_channels, *volume.shape), dtype=np.float16) if options.keep_probabilities else None
         for h in heads
+    ]
+    on_model: list[np.ndarray | None] = [
+        None if in_plane else np.zeros((h.n_channels, *x.shape), dtype=np.float16) for h in heads
     ]
     with deterministic(), torch.inference_mode():
         for region, logits in _infer(x, spec, predictor, device, options, use_amp):
@@ -163,23 +175,48 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
                     f"its spec declares {spec.out_channels}"
                 )
             for i, _ in enumerate(heads):
-                part = logits[:, starts[i] : starts[i + 1]].float()
-                labels[i][region] = _to_numpy(part.argmax(dim=1)).astype(np.uint8)
+                p = torch.softmax(logits[:, starts[i] : starts[i + 1]].float(), dim=1)  # (B, C, ...)
+                if not in_plane:
+                    on_model[i][(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
+                    continue
+                up = upsample_in_plane(p, volume.shape[1:], scale[1:])
+                labels[i][region] = _to_numpy(up.argmax(dim=1)).astype(np.uint8)
                 if probs[i] is not None:
-                    p = _to_numpy(torch.softmax(part, dim=1)).astype(np.float16)  # (B, C, ...)
-                    probs[i][(slice(None), *region)] = np.moveaxis(p, 1, 0)
+                    probs[i][(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
     network.to("cpu")
     out = []
-    for head, lab, prob in zip(heads, labels, probs, strict=True):
-        on_input = labels_to_input_grid(lab, volume.shape, scale)
+    for i, head in enumerate(heads):
+        if not in_plane:
+            up = np.stack([probabilities_to_input_grid(c, volume.shape, scale) for c in on_model[i]])
+            labels[i] = np.argmax(up, axis=0).astype(np.uint8)
+            if probs[i] is not None:
+                probs[i] = up
         named = None
-        if prob is not None:
-            named = {
-                head.classes[c]: probabilities_to_input_grid(prob[c], volume.shape, scale)
-                for c in head.classes
-            }
-        out.append(HeadOutput(head.kind, LabelMap(on_input, dict(head.classes)), named))
+        if probs[i] is not None:
+            named = {name: probs[i][c] for c, name in head.classes.items()}
+        out.append(HeadOutput(head.kind, LabelMap(labels[i], dict(head.classes)), named))
     return out
+
+
+def upsample_in_plane(prob: Any, shape: Sequence[int], scale: np.ndarray) -> Any:
+    """Bilinear (B, C, h, w) -> (B, C, rows, cols) with the corner-aligned mapping of
+    :func:`to_model_grid` inverted: input pixel s samples model coordinate (s+½)/scale−½, edges clamped."""
+    import torch.nn.functional as F
+
+    rows, cols = (int(n) for n in shape)
+    if np.all(scale == 1.0) and tuple(prob.shape[-2:]) == (rows, cols):
+        return prob
+    up = F.interpolate(
+        prob,
+        scale_factor=(float(scale[0]), float(scale[1])),
+        mode="bilinear",
+        align_corners=False,
+        recompute_scale_factor=False,
+    )
+    dr, dc = rows - up.shape[-2], cols - up.shape[-1]
+    if dr > 0 or dc > 0:  # floor() of the output size fell one short: repeat the edge
+        up = F.pad(up, (0, max(dc, 0), 0, max(dr, 0)), mode="replicate")
+    return up[..., :rows, :cols]
 
 
 def segment(
