@@ -59,6 +59,10 @@ class SmallBowel:
         self.half = half
         self.radius = np.where(inside & (radius > 4.0 * s), radius, -_FAR)
         self.gas = rng.random(len(sites)) < 0.18
+        # One float32 row per site, so the per-point lookup is a single gather.
+        self._table = np.concatenate(
+            [sites - self.origin, direction, half[:, None], self.radius[:, None]], axis=1
+        ).astype(np.float32)
         live = sites[inside]
         pad = 35.0 * s
         self.box = (
@@ -79,24 +83,29 @@ class SmallBowel:
         if not len(idx):
             return
         p = cv.points[idx]
-        cell = np.floor((p - self.origin) / self.step).astype(np.int64)
-        best = np.full(len(idx), _FAR)
-        second = np.full(len(idx), _FAR)
+        rel = (p - self.origin).astype(np.float32)
+        _, ny, nz = self.shape
+        cell = np.floor(rel / self.step.astype(np.float32)).astype(np.int64)
+        for axis, n in enumerate(self.shape):
+            np.clip(cell[:, axis], 0, n - 2, out=cell[:, axis])
+        base = (cell[:, 0] * ny + cell[:, 1]) * nz + cell[:, 2]
+        px, py, pz = rel[:, 0], rel[:, 1], rel[:, 2]
+        best = np.full(len(idx), _FAR, dtype=np.float32)
+        second = np.full(len(idx), _FAR, dtype=np.float32)
         owner = np.zeros(len(idx), dtype=np.int64)
-        nx, ny, nz = self.shape
-        for corner in _CORNERS:
-            c = cell + corner
-            ok = (c >= 0).all(axis=1) & (c[:, 0] < nx) & (c[:, 1] < ny) & (c[:, 2] < nz)
-            site = np.where(ok, (c[:, 0] * ny + c[:, 1]) * nz + c[:, 2], 0)
-            r = np.where(ok, self.radius[site], -_FAR)
-            d = p - self.center[site]
-            t = np.clip(np.einsum("ij,ij->i", d, self.direction[site]), -self.half[site], self.half[site])
-            d -= t[:, None] * self.direction[site]
-            sd = np.sqrt(np.einsum("ij,ij->i", d, d)) - r
+        for a, b, c in _CORNERS:
+            site = base + (a * ny + b) * nz + c
+            t = self._table[site]  # (N, 8): centre (origin-relative), direction, half length, radius
+            d0, d1, d2 = px - t[:, 0], py - t[:, 1], pz - t[:, 2]
+            proj = np.clip(d0 * t[:, 3] + d1 * t[:, 4] + d2 * t[:, 5], -t[:, 6], t[:, 6])
+            d0 -= proj * t[:, 3]
+            d1 -= proj * t[:, 4]
+            d2 -= proj * t[:, 5]
+            sd = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2) - t[:, 7]
             closer = sd < best
-            second = np.where(closer, best, np.minimum(second, sd))
-            owner = np.where(closer, site, owner)
-            best = np.where(closer, sd, best)
+            np.minimum(second, np.where(closer, best, sd), out=second)
+            owner[closer] = site[closer]
+            best[closer] = sd[closer]
         bowel = best < 0
         wall = bowel & ((best > -WALL_MM) | (second - best < 2 * WALL_MM))
         lumen = bowel & ~wall

@@ -8,8 +8,17 @@ middle of the vertebral body, provided it lies within half a slice of it):
   (what a perfect segmentation would measure on this image; blur and noise included).
 * ``trabecular_hu_mean``/``median``: CT over the trabecular ROI: this vertebra's trabecular voxels
   on the slice, eroded in-plane by 3 mm, minus the basivertebral vein grown by 2 mm.
-* ``mr.muscle_ff_pct[group]``: mean truth fat fraction over the group's lean-muscle voxels (IMAT
-  inclusions excluded) on the slice; ``marrow_ff_pct``: truth fat fraction over the trabecular ROI.
+* ``mr.muscle_ff_pct[group]``: mean truth fat fraction over the group's label voxels on the slice
+  (IMAT inclusions are their own label, so excluded): exactly what a perfect segmentation measures
+  on a noise-free Dixon, the number to compare a pipeline's measurement with. Boundary voxels carry
+  partial volume of their neighbours, so it departs from the tissue parameter, more so at coarse
+  resolution: above it where muscle borders fat (septa, inclusions, SAT: paraspinals, abdominal
+  wall), possibly below it where it borders water-rich tissue (bowel beside the psoas).
+* ``mr.muscle_ff_core_pct[group]``: the same over the group's core voxels, those whose face
+  neighbours in the volume (four in-plane; the slices above and below where the grid has them) are
+  all of the group: free of partial volume, so it equals ``muscle_ff_nominal_pct`` (the parameter)
+  up to slivers of IMAT streaks. The gap between the two is the partial-volume share.
+* ``mr.marrow_ff_pct``: truth fat fraction over the trabecular ROI.
 * ``*_nominal``: the parameter values the renderer used (before partial volume, blur and noise).
 """
 
@@ -96,11 +105,11 @@ def truth_measurements(
         entry["trabecular_hu_nominal"] = p.trabecular_hu + phantom.spine.by_name[level].trabecular_offset_hu
         if dixon is not None:
             ff = dixon.fat_fraction_pct[k]
+            groups = {g: np.isin(labels.fine, [int(f) for f in fines]) for g, fines in MUSCLE_GROUPS.items()}
             entry["mr"] = {
-                "muscle_ff_pct": {
-                    g: _mean(ff, np.isin(labels.fine[k], [int(f) for f in fines]))
-                    for g, fines in MUSCLE_GROUPS.items()
-                },
+                "muscle_ff_pct": {g: _mean(ff, mask[k]) for g, mask in groups.items()},
+                "muscle_ff_core_pct": {g: _mean(ff, _core(mask, k)) for g, mask in groups.items()},
+                "muscle_ff_nominal_pct": 100.0 * p.muscle_fat_fraction,
                 "marrow_ff_pct": _mean(ff, roi),
                 "marrow_ff_nominal_pct": 100.0 * marrow_fat_fraction(phantom, level),
             }
@@ -114,6 +123,20 @@ def truth_measurements(
             "trabecular_hu_L1": p.trabecular_hu,
         },
     }
+
+
+def _core(mask: np.ndarray, k: int) -> np.ndarray:
+    """Slice ``k`` of ``mask`` keeping voxels whose existing face neighbours are all in the mask."""
+    core = mask[k].copy()
+    core[1:, :] &= mask[k, :-1, :]
+    core[:-1, :] &= mask[k, 1:, :]
+    core[:, 1:] &= mask[k, :, :-1]
+    core[:, :-1] &= mask[k, :, 1:]
+    if k > 0:
+        core &= mask[k - 1]
+    if k + 1 < mask.shape[0]:
+        core &= mask[k + 1]
+    return core
 
 
 def _mean(img: np.ndarray, mask: np.ndarray) -> float | None:

@@ -137,12 +137,65 @@ def test_supersampling_changes_only_boundary_voxels(man) -> None:
     assert s3.sub_fine.shape == (len(s3.mixed), 27)
 
 
+def test_iliac_bones_only_at_and_below_the_crest_with_their_muscles(man) -> None:
+    grid = axial_grid(man, 2.0, 4.0, levels=("L3", "S1"), matrix=(240, 240), margin_mm=30)
+    labels = man.label(grid)
+    zs = np.array([grid.slice_center_world(k)[2] for k in range(grid.shape[0])])
+    ilium_z = zs[(labels.fine == Fine.ILIUM).any(axis=(1, 2))]
+    assert ilium_z.size and ilium_z.max() < man.level_z_range("L4")[0]
+    assert ilium_z.max() > man.level_z_range("L5")[0]  # the crest rises above L5
+    for level in ("L5", "S1"):
+        k = int(np.argmin(np.abs(zs - man.level_mid_z(level))))
+        present = set(np.unique(labels.fine[k]).tolist())
+        assert {Fine.ILIUM, Fine.ILIACUS, Fine.GLUTEAL} <= present, level
+        # One wing each side of the midline, lateral to the vertebral body / sacrum.
+        cols = np.flatnonzero((labels.fine[k] == Fine.ILIUM).any(axis=0))
+        x = grid.world(np.stack([np.full(cols.size, k), np.zeros(cols.size), cols], axis=1))[:, 0]
+        mid = float(man.spine.center(man.level_mid_z(level))[0])
+        assert (x < mid - 40).any() and (x > mid + 40).any(), level
+    assert man.level_mid_z("L3") > ilium_z.max()
+    tissue = {n: v for v, n in labels.tissue_names.items()}
+    assert (labels.tissue[labels.fine == Fine.ILIUM] == tissue["bone"]).all()
+    assert (labels.tissue[labels.fine == Fine.GLUTEAL] == tissue["skeletal_muscle"]).all()
+
+
+def test_arms_only_when_enabled_and_nothing_else_changes() -> None:
+    plain = make_phantom(_params())
+    armed = make_phantom(_params(arms_in_fov=True))
+    (a, grid), (b, _) = _mid_slice(plain, "L1", pixel=1.2), _mid_slice(armed, "L1", pixel=1.2)
+    arm_labels = [Fine.ARM_MUSCLE, Fine.ARM_FAT, Fine.HUMERUS, Fine.HUMERUS_MARROW]
+    assert not np.isin(a.fine, arm_labels).any()
+    for label in arm_labels:
+        assert (b.fine == label).any(), label
+    arm = np.isin(b.fine, arm_labels) | ((b.fine == Fine.SKIN) & (a.fine != Fine.SKIN))
+    assert np.array_equal(a.fine[~arm], b.fine[~arm])
+    tissue = {n: v for v, n in b.tissue_names.items()}
+    assert (b.tissue[b.fine == Fine.ARM_MUSCLE] == tissue["skeletal_muscle"]).all()
+    assert (b.tissue[b.fine == Fine.HUMERUS_MARROW] == tissue["bone"]).all()
+    # Arms lie beside the trunk: both sides, beyond the trunk's own voxels in every row.
+    cols = np.flatnonzero((b.fine == Fine.ARM_MUSCLE).any(axis=(0, 1)))
+    trunk_cols = np.flatnonzero(np.isin(a.fine, [Fine.SAT, Fine.SKIN]).any(axis=(0, 1)))
+    assert cols.min() < trunk_cols.min() + 5 and cols.max() > trunk_cols.max() - 5
+    assert _area_cm2(b, "skeletal_muscle", grid) > _area_cm2(a, "skeletal_muscle", grid) + 20
+
+
+def test_l3_vat_is_realistic_and_follows_sex_and_vat_scale() -> None:
+    def vat(**kw: object) -> float:
+        labels, grid = _mid_slice(make_phantom(_params(**kw)), "L3", pixel=1.2)
+        return _area_cm2(labels, "vat", grid)
+
+    man_26 = vat()  # BMI 26.1
+    assert 100 <= man_26 <= 180
+    assert vat(sex="F") < man_26
+    assert vat(vat_scale=2.0) > 1.4 * man_26 > 1.4 * vat(vat_scale=0.6) / 1.0
+
+
 @pytest.mark.slow
 def test_speed_figures(man) -> None:
     """Prints labelling time for the documented 256x256x60 grid (no assertion on time)."""
     grid = axial_grid(man, 1.5, 3.0, levels=("T12", "L5"), matrix=(256, 256))
     grid = Grid((60, 256, 256), grid.affine)
-    for ss in (1, 3):
+    for ss in (1, 2, 3):
         t = time.perf_counter()
         labels = man.label(grid, ss)
         print(f"256x256x60 supersample {ss}: {time.perf_counter() - t:.1f} s")

@@ -73,3 +73,16 @@ def test_wrong_image_shape_is_refused(truth_scene) -> None:
     phantom, grid, hu, labels, *_ = truth_scene
     with pytest.raises(ValueError, match="does not match"):
         truth_measurements(phantom, labels, grid, hu[:-1], None)
+
+
+def test_muscle_fat_fraction_truth_core_equals_parameter_label_mean_above_it() -> None:
+    phantom = make_phantom(SubjectParams("F", "F", 60, 1.65, 70, seed=5, muscle_fat_fraction=0.1))
+    z = phantom.level_mid_z("L3")
+    grid = axial_grid(phantom, 2.0, 4.0, z_range_mm=(z - 4, z + 4), matrix=(200, 200))
+    dixon = render_dixon(phantom, grid, rng=np.random.default_rng(0), supersample=2)
+    mr = truth_measurements(phantom, dixon.labels, grid, None, dixon)["levels"]["L3"]["mr"]
+    assert mr["muscle_ff_nominal_pct"] == pytest.approx(10.0)
+    for group in ("psoas", "paraspinal", "abdominal_wall"):
+        assert mr["muscle_ff_core_pct"][group] == pytest.approx(10.0, abs=0.6), group
+    for group in ("paraspinal", "abdominal_wall"):  # bordered by fat: septa, inclusions, SAT
+        assert mr["muscle_ff_pct"][group] > mr["muscle_ff_core_pct"][group] + 0.3, group
