@@ -258,7 +258,12 @@ def read_dicom_series(folder: Path) -> Volume:
     from imaging.ingest.assemble import assemble_volume
     from imaging.ingest.model import Instance, Source
 
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    label_suffixes = (".tag", ".nii", ".gz", ".json")  # label files that may sit beside the slices
+    files = sorted(
+        p
+        for p in Path(folder).rglob("*")
+        if p.is_file() and not p.name.startswith(".") and not p.name.lower().endswith(label_suffixes)
+    )
     instances = []
     for f in files:
         src = Source(f)

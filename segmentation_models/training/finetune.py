@@ -75,7 +75,8 @@ def find_user_cases(folder: Path) -> list[UserCase]:
             cases.append(UserCase(sub.name, sub, labels))
     if not cases:
         raise ValueError(
-            f"{folder}: no case sub-folder holds a label file (.nii/.nii.gz, DICOM SEG or .tag beside its slice)"
+            f"{folder}: no case sub-folder holds a label file "
+            "(.nii/.nii.gz, DICOM SEG or .tag beside its slice)"
         )
     return cases
 

@@ -5,7 +5,8 @@ Determinism: iteration ``i`` draws its cases, slices and augmentation from gener
 (bit-identical on CPU up to PyTorch kernel non-determinism). Checkpoints hold network, optimiser,
 scheduler and AMP scaler state and the iteration count; ``resume=True`` continues from the newest.
 
-The loop stops at ``iterations`` or when ``max_minutes`` of wall time have passed (the schedule is
+The loop stops at ``iterations`` (or ``stop_after``, to split a run over sessions) or when
+``max_minutes`` of wall time have passed (the schedule is
 then cut short, which the result records), whichever comes first.
 """
 
@@ -49,6 +50,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     validate_every: int = 0  # 0: only at the end
     max_minutes: float | None = None
+    stop_after: int | None = None  # stop (with a checkpoint) here; the schedule still plans `iterations`
     lambda_dice: float = 1.0
     lambda_ce: float = 1.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -143,7 +145,8 @@ def train(
     autocast = (lambda: torch.autocast("cuda", dtype=torch.float16)) if use_amp else contextlib.nullcontext
     it = start
     stopped = False
-    while it < config.iterations:
+    end = config.iterations if config.stop_after is None else min(config.iterations, config.stop_after)
+    while it < end:
         if config.max_minutes is not None and time.monotonic() - t0 > 60.0 * config.max_minutes:
             stopped = True
             log(f"time budget of {config.max_minutes} min reached at iteration {it}")
@@ -228,7 +231,7 @@ def _schedule(config: TrainConfig) -> Callable[[int], float]:
         if step < config.warmup:
             return (step + 1) / config.warmup
         frac = min(1.0, (step - config.warmup) / max(1, config.iterations - config.warmup))
-        return 0.02 + 0.98 * 0.5 * (1.0 + np.cos(np.pi * frac))
+        return float(0.02 + 0.98 * 0.5 * (1.0 + np.cos(np.pi * frac)))
 
     return factor
 
