@@ -49,3 +49,16 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, tiny_cases):
     a, b = straight.network.state_dict(), resumed.network.state_dict()
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+
+
+def test_mr_dixon_recipe_trains_on_in_phase_phantoms(tmp_path):
+    from dataclasses import replace
+
+    from segmentation_models.training.recipes import tissue_spec
+
+    s = replace(data.sample_phantom_settings(3, "MR"), pixel_mm=8.0, matrix=40, n_slices=3, supersample=1)
+    case = data.render_phantom_case(s)
+    assert case.modality == "MR" and case.image.max() > 0
+    spec = replace(tiny_spec(), normalisation=tissue_spec("m", "0", "MR").normalisation, modality="MR")
+    result = train(spec, [case], tiny_config(1), tmp_path, log=lambda s: None)
+    assert result.iterations_done == 1 and np.isfinite(result.losses[0])
