@@ -63,43 +63,68 @@ def unit_label(choice: StudyChoice) -> str:
     return f"{choice.patient_id or '?'} {what}"
 
 
-def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> UnitOutcome:
-    """Analyse one chosen unit and write its outputs.
+@dataclass(frozen=True)
+class DecodedUnit:
+    """A unit after decoding: the volume labels are made on, its series entry, and (MR) the Dixon map.
+
+    The batch runner decodes in worker processes and segments elsewhere, so this value is what
+    crosses the process boundary between those stages (it pickles: arrays, headers, small records).
+    """
+
+    choice: StudyChoice
+    entry: SeriesEntry
+    volume: Volume
+    dff: DixonFatFraction | None = None
+    series_list: tuple[dict[str, Any], ...] = ()
+
+
+def decode_unit(choice: StudyChoice, workers: int | None = None) -> DecodedUnit:
+    """Assemble the unit's volume (MR Dixon: all components, then the fat-fraction map).
 
     Raises:
-        IngestError, ValueError (incl. DixonSetError), RuntimeError: with the reason the unit failed;
-            the caller records it and goes on with the other units.
+        IngestError, ValueError (incl. DixonSetError): the reason the unit cannot be decoded.
     """
     if choice.unit is AnalysisUnit.MR_DIXON:
         volumes = {
-            comp: assemble_volume(entry.instances, workers=options.workers)
+            comp: assemble_volume(entry.instances, workers=workers)
             for comp, entry in zip(choice.dixon_components, choice.chosen, strict=True)
         }
         dff = dixon_fat_fraction(volumes)
         entry = dict(zip(choice.dixon_components, choice.chosen, strict=True))[dff.reference]
-        volume = volumes[dff.reference]
-        seg = run_segmentation(options.segmentation, volume, dff.map.percent, dff.map.folded)
-        series_list = [_series_ref(e, c) for c, e in zip(choice.dixon_components, choice.chosen, strict=True)]
-    else:
-        entry = choice.chosen[0]
-        volume = assemble_volume(entry.instances, workers=options.workers)
-        dff, series_list = None, []
-        seg = run_segmentation(options.segmentation, volume)
-    matched, dxa_json, subject_warnings = subject_for(volume.meta, options.subject)
-    levels = measure_levels(volume, seg, options.levels, matched.subject.height_m, entry.contrast)
-    results = build_results(
-        entry,
-        volume,
-        seg,
-        levels,
-        matched,
-        dxa_json,
-        subject_warnings,
-        options.segmentation.model_block(),
-        dff,
-    )
-    if series_list:
-        results["mr"]["dixon_series"] = series_list
+        series_list = tuple(
+            _series_ref(e, c) for c, e in zip(choice.dixon_components, choice.chosen, strict=True)
+        )
+        return DecodedUnit(choice, entry, volumes[dff.reference], dff, series_list)
+    entry = choice.chosen[0]
+    return DecodedUnit(choice, entry, assemble_volume(entry.instances, workers=workers))
+
+
+def segment_decoded(decoded: DecodedUnit, source: SegmentationSource) -> Segmentation:
+    """Labels for a decoded unit from the networks or files (Dixon: with its fat-fraction map)."""
+    if decoded.dff is not None:
+        return run_segmentation(source, decoded.volume, decoded.dff.map.percent, decoded.dff.map.folded)
+    return run_segmentation(source, decoded.volume)
+
+
+def finish_unit(
+    decoded: DecodedUnit,
+    seg: Segmentation,
+    levels_options: LevelOptions,
+    subject: SubjectSources,
+    model_block: Mapping[str, Any],
+    out_dir: Path,
+) -> UnitOutcome:
+    """Measure, classify and write one segmented unit (the stages after inference).
+
+    Raises:
+        ValueError, RuntimeError: with the reason the unit failed.
+    """
+    volume, entry, dff = decoded.volume, decoded.entry, decoded.dff
+    matched, dxa_json, subject_warnings = subject_for(volume.meta, subject)
+    levels = measure_levels(volume, seg, levels_options, matched.subject.height_m, entry.contrast)
+    results = build_results(entry, volume, seg, levels, matched, dxa_json, subject_warnings, model_block, dff)
+    if decoded.series_list:
+        results["mr"]["dixon_series"] = list(decoded.series_list)
     tissue = seg.tissue or LabelMap(np.zeros(volume.shape, np.uint8), dict(TISSUE_NAMES))
     vertebrae = seg.vertebrae or LabelMap(np.zeros(volume.shape, np.uint8), dict(VERTEBRA_NAMES))
     written = write_series_outputs(
@@ -111,7 +136,21 @@ def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> Uni
         results,
         fat_fraction_pct=None if dff is None else dff.map.percent,
     )
-    return UnitOutcome(unit_label(choice), True, None, results, written.folder, written.problems)
+    return UnitOutcome(unit_label(decoded.choice), True, None, results, written.folder, written.problems)
+
+
+def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> UnitOutcome:
+    """Analyse one chosen unit and write its outputs: decode → segment → measure and write.
+
+    Raises:
+        IngestError, ValueError (incl. DixonSetError), RuntimeError: with the reason the unit failed;
+            the caller records it and goes on with the other units.
+    """
+    decoded = decode_unit(choice, workers=options.workers)
+    seg = segment_decoded(decoded, options.segmentation)
+    return finish_unit(
+        decoded, seg, options.levels, options.subject, options.segmentation.model_block(), out_dir
+    )
 
 
 def build_results(
