@@ -44,8 +44,9 @@ class LevelOptions:
     canal_front_bone_mm: float = 12.0  # ... and only when this much bone lies in front of it (the body)
     max_offcentre_mm: float = 45.0  # column centre within this of the trunk's midline (x)
     soft_tissue_hu: float = 40.0  # reference "not bone" level of the disc test
-    disc_drop: float = 0.35  # a disc's core falls this fraction of the way from the body to soft tissue
+    disc_drop: float = 0.5  # a disc's core falls this fraction of the way from the body to soft tissue
     min_body_height_mm: float = 8.0  # shorter fragments not at the field-of-view edge are dropped
+    fov_margin_mm: float = 3.0  # a body ending closer than this to the scan's end counts as cut
     rib_min_lateral_mm: float = 70.0  # a rib reaches at least this far from the column axis
     rib_tube_margin_mm: float = 5.0  # bone beyond body half-width + this is "outside the column"
     sacrum_min_width_mm: float = 70.0

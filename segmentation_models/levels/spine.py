@@ -76,32 +76,37 @@ def trunk_mask(soft: np.ndarray) -> np.ndarray:
 
 
 def fill_bone(bone: np.ndarray, grid: WorkGrid, options: LevelOptions) -> np.ndarray:
-    """Per slice: close small cortical gaps and fill holes, except the spinal canal.
+    """Per slice: fill the holes of the bone mask, including holes whose cortex has small gaps, except
+    the spinal canal.
 
-    A canal-sized hole (``canal_hole_mm2``) is the canal when thick bone lies directly in front of
-    it (the vertebral body, once its own interior is filled). Holes are visited front to back, so
-    a body interior split by the basivertebral vein into two small holes is filled before the canal
-    behind it is judged.
+    Gaps up to ~2x ``cortex_gap_mm`` are sealed by filling holes of the *dilated* mask and eroding
+    back (a closing would reopen a gap in a cortex thinner than the gap). A canal-sized hole
+    (``canal_hole_mm2``) is the canal when thick bone lies directly in front of it (the vertebral
+    body, once its own interior is filled). Holes are visited front to back, so a body interior split
+    by the basivertebral vein into two small holes is filled before the canal behind it is judged.
     """
     px = float(grid.spacing[1] * grid.spacing[2])
     lo, hi = options.canal_hole_mm2
     min_front = int(np.ceil(options.canal_front_bone_mm / grid.spacing[1]))
     out = np.zeros_like(bone)
     se = disk(grid, options.cortex_gap_mm)
+    pad = se.shape[0]
     for k in np.flatnonzero(bone.any(axis=(1, 2))):
-        closed = ndimage.binary_closing(bone[k], structure=se) | bone[k]
-        holes = ndimage.binary_fill_holes(closed) & ~closed
+        b = np.pad(bone[k], pad)
+        sealed = ndimage.binary_erosion(ndimage.binary_fill_holes(ndimage.binary_dilation(b, se)), se) | b
+        sealed = ndimage.binary_fill_holes(sealed)
+        holes = sealed & ~b
         lab, n = ndimage.label(holes)
-        filled = closed.copy()
+        filled = b.copy()
         if n:
             areas = ndimage.sum_labels(holes, lab, index=np.arange(1, n + 1)) * px
-            fronts = [int(np.nonzero(sl_rows)[0].min()) for sl_rows in _rows_of(lab, n)]
+            fronts = [int(np.nonzero(rows)[0].min()) for rows in _rows_of(lab, n)]
             for v in np.argsort(fronts) + 1:
                 m = lab == v
                 if lo <= areas[v - 1] <= hi and _bone_in_front(filled, m) >= min_front:
                     continue  # the spinal canal: leave it open
                 filled |= m
-        out[k] = filled
+        out[k] = filled[pad:-pad, pad:-pad]
     return out
 
 
@@ -162,7 +167,7 @@ def trace_column(opened: np.ndarray, trunk: np.ndarray, grid: WorkGrid, options:
     xs = np.array([p[0] if p else np.nan for p in pick])
     ys = np.array([p[1] if p else np.nan for p in pick])
     # Re-pick next to a robust (median-filtered) curve so a single stray blob cannot steer the trace.
-    win = max(3, round(25.0 / dz) | 1)
+    win = max(3, round(50.0 / dz) | 1)
     sx, sy = _nan_median_filter(xs, win), _nan_median_filter(ys, win)
     blobs = np.zeros_like(opened)
     x_out = np.full(nz, np.nan)
@@ -221,7 +226,7 @@ def disc_slices(
 ) -> np.ndarray:
     """Working slices where the core profile dips below the column's median by ``drop`` x (median -
     ``soft_value``) between two endplates: within 8 mm on both sides it rises above the median by
-    a quarter of that contrast (cortical endplates are denser than marrow). This finds a disc even
+    a tenth of that contrast (cortical endplates are denser than marrow). This finds a disc even
     where bone blobs bridge it, and ignores the basivertebral vein, whose dip has marrow, not
     endplates, beside it."""
     present = np.isfinite(column.x_mm)
@@ -230,7 +235,7 @@ def disc_slices(
         return out
     base = float(np.median(profile[present]))
     contrast = max(base - soft_value, 1e-6)
-    low, high = base - drop * contrast, base + 0.25 * contrast
+    low, high = base - drop * contrast, base + 0.1 * contrast
     w = max(1, int(np.ceil(8.0 / float(grid.spacing[0]))))
     for k in range(1, len(profile) - 1):
         left, right = profile[max(0, k - w) : k], profile[k + 1 : k + 1 + w]
@@ -239,19 +244,20 @@ def disc_slices(
 
 
 def bridge_gaps(blobs: np.ndarray, profile: np.ndarray, column: Column, soft_value: float) -> np.ndarray:
-    """Fill one-slice holes in the column that are not discs: marrow-level core on both sides (a
-    disc gap has endplates beside it). Such holes come from a cortex broken by the basivertebral
-    vein or by resampling an oblique series, and would split one body in two."""
+    """Fill one-slice holes in the column that are not discs. A disc is a valley of the core profile
+    between endplates (both neighbours denser by half the bone/soft contrast); a hole without that
+    valley comes from a cortex broken by the basivertebral vein, from resampling an oblique series,
+    or from the sacrum's uniform bone, and would split one body in two."""
     present = np.isfinite(column.x_mm)
     out = blobs.copy()
     if present.sum() < 3:
         return out
     base = float(np.median(profile[present]))
-    high = base + 0.5 * max(base - soft_value, 1e-6)
+    depth = 0.5 * max(base - soft_value, 1e-6)
     for k in range(1, len(profile) - 1):
         if present[k] or not (present[k - 1] and present[k + 1]):
             continue
-        if max(profile[k - 1], profile[k], profile[k + 1]) < high:
+        if min(profile[k - 1], profile[k + 1]) - profile[k] < depth:
             out[k] = blobs[k - 1] & blobs[k + 1]
     return out
 
@@ -259,28 +265,29 @@ def bridge_gaps(blobs: np.ndarray, profile: np.ndarray, column: Column, soft_val
 def split_bodies(
     column: Column, valid: np.ndarray, grid: WorkGrid, options: LevelOptions, discs: np.ndarray | None = None
 ) -> list[Body]:
-    """3-D components of the column blobs (cut at ``discs`` slices), cranial first; tall merged
-    components split at waists."""
+    """3-D components of the column blobs, cranial first. A component taller than 1.3x the expected
+    body height (1.1x if cut by the field of view: two bodies bridged across a disc) is cut at its
+    ``discs`` slices, and one still
+    over 1.6x is split at its narrowest cross-section. Normal-height components are never cut, so
+    a dip in the profile inside one body (vein, sacral foramina) cannot invent a vertebra."""
     dz, _, dx = grid.spacing
-    blobs = column.blobs.copy()
-    if discs is not None:
-        blobs[discs] = False
-    lab, _n = ndimage.label(blobs)
-    edge = fov_edge(valid)
-    raw: list[tuple[int, int, np.ndarray]] = []
-    for v, sl in enumerate(ndimage.find_objects(lab), start=1):
-        if sl is None:
-            continue
-        m = np.zeros_like(blobs)
-        m[sl] = lab[sl] == v
-        ks = np.flatnonzero(m.any(axis=(1, 2)))
-        raw.append((int(ks[0]), int(ks[-1]), m))
+    # A body ending within fov_margin_mm of the field of view's end may continue beyond it.
+    edge = fov_edge(valid, 1 + int(options.fov_margin_mm // dz))
+    raw = _components(column.blobs)
     heights = [(k1 - k0 + 1) * dz for k0, k1, m in raw if not (m & edge).any()]
     typical = [h for h in heights if 12.0 <= h <= 45.0]
     expected = float(np.median(typical)) if typical else 27.0
     pieces: list[tuple[int, int, np.ndarray]] = []
     for k0, k1, m in raw:
-        pieces.extend(_split_tall(k0, k1, m, expected, dz))
+        parts = [(k0, k1, m)]
+        # A component cut by the field of view holds less than its full height: a lower bar.
+        limit = (1.1 if (m & edge).any() else 1.3) * expected
+        if discs is not None and (k1 - k0 + 1) * dz > limit and discs[k0 : k1 + 1].any():
+            cut_m = m.copy()
+            cut_m[discs] = False
+            parts = _components(cut_m)
+        for p0, p1, pm in parts:
+            pieces.extend(_split_tall(p0, p1, pm, expected, dz))
     bodies = []
     for k0, k1, m in pieces:
         cut = bool((m & edge).any())
@@ -289,6 +296,20 @@ def split_bodies(
         bodies.append(Body(k0, k1, m, _median_width(m, k0, k1, dx), cut))
     bodies.sort(key=lambda b: -b.k1)  # cranial (high z) first
     return bodies
+
+
+def _components(blobs: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """(first slice, last slice, mask) of each 3-D component."""
+    lab, _ = ndimage.label(blobs)
+    out = []
+    for v, sl in enumerate(ndimage.find_objects(lab), start=1):
+        if sl is None:
+            continue
+        m = np.zeros_like(blobs)
+        m[sl] = lab[sl] == v
+        ks = np.flatnonzero(m.any(axis=(1, 2)))
+        out.append((int(ks[0]), int(ks[-1]), m))
+    return out
 
 
 def _median_width(m: np.ndarray, k0: int, k1: int, dx: float) -> float:
@@ -325,9 +346,11 @@ def _split_tall(
     return out
 
 
-def fov_edge(valid: np.ndarray) -> np.ndarray:
-    """Valid voxels next to the end of the field of view (including the grid's first/last slice)."""
-    inside = ndimage.binary_erosion(valid, structure=np.ones((3, 1, 1), dtype=bool), border_value=0)
+def fov_edge(valid: np.ndarray, depth: int = 1) -> np.ndarray:
+    """Valid voxels within ``depth`` slices of the end of the field of view (along z)."""
+    inside = ndimage.binary_erosion(
+        valid, structure=np.ones((3, 1, 1), dtype=bool), iterations=depth, border_value=0
+    )
     return valid & ~inside
 
 

@@ -1,0 +1,113 @@
+"""Naming from anchors: agreement, transitional anatomy, single anchors and the refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from segmentation_models.levels import REFUSAL, Anchor, VertebraFinding, name_vertebrae
+from segmentation_models.levels.labelling import CONFIDENCE
+
+
+def _column(
+    n: int,
+    ribs_on: set[int],
+    *,
+    sacrum: bool,
+    height: float = 28.0,
+    cut_top: bool = True,
+    assessable: set[int] | None = None,
+    heights: dict[int, float] | None = None,
+) -> list[VertebraFinding]:
+    """``n`` vertebrae cranial first (index 0 at the top), 8 mm discs, optional sacrum below."""
+    out = []
+    z = 0.0
+    for i in range(n):
+        h = (heights or {}).get(i, height)
+        out.append(
+            VertebraFinding(
+                index=i,
+                name=None,
+                z_range_mm=(z - h, z),
+                centroid_lps=(0.0, 0.0, z - h / 2),
+                cut_by_fov=cut_top and i == 0,
+                ribs=("left", "right") if i in ribs_on else (),
+                ribs_assessable=(i != 0 or not cut_top) if assessable is None else i in assessable,
+            )
+        )
+        z -= h + 8.0
+    if sacrum:
+        out.append(VertebraFinding(n, None, (z - 60, z), (0.0, 0.0, z - 30), True, (), False, is_sacrum=True))
+    return out
+
+
+def test_both_anchors_agree_names_from_t12_to_s1() -> None:
+    report = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True))  # T10 T11 T12 L1..L5 S1
+    assert report.established and report.anchor is Anchor.BOTH
+    assert report.names() == ["T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    assert report.lumbar_count == 5
+    assert report.confidence == CONFIDENCE["both"]
+    assert not report.warnings
+    by_name = {v.name: v for v in report.vertebrae}
+    assert by_name["L5"].confidence > by_name["L1"].confidence > by_name["T10"].confidence
+
+
+@pytest.mark.parametrize(("n_lumbar", "kind"), [(4, "sacralisation"), (6, "lumbarisation")])
+def test_transitional_count_lowers_confidence_and_says_why(n_lumbar: int, kind: str) -> None:
+    n = 3 + n_lumbar
+    report = name_vertebrae(_column(n, {0, 1, 2}, sacrum=True))
+    assert report.established
+    assert report.lumbar_count == n_lumbar
+    assert report.confidence == CONFIDENCE["transitional"]
+    assert any(kind in w for w in report.warnings)
+    assert report.vertebrae[n - 1].name == "L5"  # counted from the sacrum
+
+
+def test_sacrum_only_counts_upward() -> None:
+    report = name_vertebrae(_column(4, set(), sacrum=True))
+    assert report.anchor is Anchor.SACRUM
+    assert report.names() == ["L2", "L3", "L4", "L5", "S1"]
+    assert report.confidence == CONFIDENCE["sacrum"]
+
+
+def test_sacrum_only_with_a_rib_free_t12_is_transitional() -> None:
+    report = name_vertebrae(_column(7, set(), sacrum=True))  # would be T11..L5: "T12" has no rib
+    assert any("transitional" in w for w in report.warnings)
+    assert report.confidence == CONFIDENCE["transitional"]
+
+
+def test_lowest_rib_bearing_vertebra_only() -> None:
+    report = name_vertebrae(_column(5, {0, 1}, sacrum=False))
+    assert report.anchor is Anchor.LOWEST_RIB
+    assert report.names() == ["T11", "T12", "L1", "L2", "L3"]
+    assert report.confidence == CONFIDENCE["ribs"]
+
+
+def test_neither_anchor_refuses_and_names_nothing() -> None:
+    report = name_vertebrae(_column(4, set(), sacrum=False))
+    assert not report.established
+    assert report.anchor is Anchor.NONE
+    assert report.reason == REFUSAL
+    assert report.names() == []
+    assert all(v.confidence == 0.0 for v in report.vertebrae)
+
+
+def test_ribs_on_the_lowest_vertebra_in_view_do_not_anchor() -> None:
+    # Both vertebrae bear ribs; nothing below shows the ribs stop there: T12 is not established.
+    report = name_vertebrae(_column(2, {0, 1}, sacrum=False, cut_top=True))
+    assert not report.established
+    assert any("cannot be shown to be the lowest rib-bearing" in w for w in report.warnings)
+
+
+def test_rib_status_below_undetermined_refuses() -> None:
+    found = _column(3, {0}, sacrum=False, cut_top=False, assessable={0, 2})  # vertebra 1 undetermined
+    assert not name_vertebrae(found).established
+
+
+def test_implausible_height_lowers_confidence_of_levels_counted_across_it() -> None:
+    normal = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True))
+    odd = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True, heights={4: 60.0}))
+    assert any("implausible height" in w for w in odd.warnings)
+    n = {v.name: v.confidence for v in normal.vertebrae}
+    o = {v.name: v.confidence for v in odd.vertebrae}
+    assert o["L5"] == n["L5"]  # between the anchor and the odd body: unaffected
+    assert o["T12"] < n["T12"]
