@@ -19,11 +19,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_DICOMS
 
 from imaging.cli import main
 from imaging.outputs import validate_results
 
+# Not imported from conftest: several conftest modules exist and which one `import conftest` finds
+# depends on collection order.
+SAMPLE_DICOMS = Path(__file__).resolve().parents[2] / "sample_dicoms"
 TRUTH = SAMPLE_DICOMS / "truth"
 CASES = sorted(p.parent for p in TRUTH.glob("*/*/truth.json")) if TRUTH.is_dir() else []
 AREAS = ("muscle_area_cm2", "imat_area_cm2", "sat_area_cm2", "vat_area_cm2", "smi_cm2_m2")
