@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "export-volume": "export_volume_cmd",
     "dxa": "dxa_cmd",
     "analyze": "analyze_cmd",
+    "batch": "batch_cmd",
 }
 
 

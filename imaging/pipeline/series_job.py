@@ -10,6 +10,7 @@ reading and writing around it. Every null value in the results has a warning say
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,13 +114,18 @@ def finish_unit(
     subject: SubjectSources,
     model_block: Mapping[str, Any],
     out_dir: Path,
+    clock: dict[str, float] | None = None,
 ) -> UnitOutcome:
     """Measure, classify and write one segmented unit (the stages after inference).
+
+    ``clock``, when given, receives the seconds spent measuring (``measure``) and writing (``write``):
+    the batch runner reports time per stage.
 
     Raises:
         ValueError, RuntimeError: with the reason the unit failed.
     """
     volume, entry, dff = decoded.volume, decoded.entry, decoded.dff
+    started = time.perf_counter()
     matched, dxa_json, subject_warnings = subject_for(volume.meta, subject)
     levels = measure_levels(volume, seg, levels_options, matched.subject.height_m, entry.contrast)
     results = build_results(entry, volume, seg, levels, matched, dxa_json, subject_warnings, model_block, dff)
@@ -127,6 +133,7 @@ def finish_unit(
         results["mr"]["dixon_series"] = list(decoded.series_list)
     tissue = seg.tissue or LabelMap(np.zeros(volume.shape, np.uint8), dict(TISSUE_NAMES))
     vertebrae = seg.vertebrae or LabelMap(np.zeros(volume.shape, np.uint8), dict(VERTEBRA_NAMES))
+    measured = time.perf_counter()
     written = write_series_outputs(
         out_dir,
         volume,
@@ -136,6 +143,9 @@ def finish_unit(
         results,
         fat_fraction_pct=None if dff is None else dff.map.percent,
     )
+    if clock is not None:
+        clock["measure"] = clock.get("measure", 0.0) + measured - started
+        clock["write"] = clock.get("write", 0.0) + time.perf_counter() - measured
     return UnitOutcome(unit_label(decoded.choice), True, None, results, written.folder, written.problems)
 
 

@@ -1,0 +1,243 @@
+"""The one place networks run in a batch: slices from several studies share each forward pass.
+
+Peers load the model per image and run one study at a time, so a GPU idles between studies and on
+the last, short batch of every study. Here each network is moved to the device once; the slices of
+every prepared unit wait in one queue per model, and batches of ``batch_size`` slices are cut from
+that queue regardless of which study they come from (slices of equal in-plane size only; a size
+change closes the batch). Host tensors are pinned and copied with ``non_blocking`` on CUDA, and the
+forward pass runs under autocast (float16) there. The per-slice maths is the one of
+:func:`segmentation_models.inference.run_heads` (same sliding window, softmax per head, bilinear
+upsampling of probabilities to the input grid, argmax there), so a unit's labels do not depend on
+which other units shared its batches.
+
+Models that resample across slices (3-D, or 2.5-D with a slice spacing) cannot share batches this
+way; they run per unit through ``run_heads`` on the same loaded network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from imaging.batch.stages import HeadLabels, Prepared
+from segmentation_models.inference import (
+    InferenceOptions,
+    deterministic,
+    pick_device,
+    run_heads,
+    upsample_in_plane,
+)
+from segmentation_models.loading import LoadedModel
+from segmentation_models.registry import AxisOrder
+
+
+@dataclass
+class _Pending:
+    """A unit inside the loop: its labels fill in as its slices come back."""
+
+    prepared: Prepared
+    labels: list[list[np.ndarray]]  # [model][head] -> uint8 (slices, rows, columns)
+    slices_left: list[int]  # per model
+    seconds: float = 0.0
+
+
+@dataclass
+class _Chunk:
+    unit: _Pending
+    model: int
+    start: int
+    stop: int
+
+
+@dataclass
+class BatchStats:
+    """What the loop did: forward passes, slices, and how many batches mixed studies."""
+
+    batches: int = 0
+    slices: int = 0
+    mixed_batches: int = 0
+    seconds: float = 0.0
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+class CrossStudyBatcher:
+    """Holds the loaded networks on the device and runs batches of slices across units."""
+
+    def __init__(self, models: Sequence[LoadedModel], options: InferenceOptions) -> None:
+        self.models = list(models)
+        self.options = options
+        self.device = pick_device(options.device)
+        self.amp = options.amp and self.device.type == "cuda"
+        self.networks = [m.network.to(self.device).eval() for m in self.models]
+        self.stats = BatchStats()
+        self._queues: list[deque[_Chunk]] = [deque() for _ in self.models]
+        self._units: dict[str, _Pending] = {}
+        self._done: list[tuple[Prepared, list[HeadLabels], float]] = []
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._units)
+
+    def queued_slices(self) -> int:
+        return sum(c.stop - c.start for q in self._queues for c in q)
+
+    def add(self, prepared: Prepared) -> None:
+        """Queue a unit's slices; models that cannot share batches run for it now."""
+        shape = prepared.decoded.volume.shape
+        pending = _Pending(
+            prepared,
+            [[np.zeros(shape, np.uint8) for _ in m.spec.heads] for m in self.models],
+            [0] * len(self.models),
+        )
+        self._units[prepared.key] = pending
+        for i, model in enumerate(self.models):
+            x = prepared.inputs[i]
+            if x is None:
+                start = time.perf_counter()
+                opts = replace(self.options, keep_probabilities=False)
+                for h, head in enumerate(run_heads(prepared.decoded.volume, model, opts)):
+                    pending.labels[i][h] = head.labels.array
+                pending.seconds += time.perf_counter() - start
+                continue
+            pending.slices_left[i] = x.shape[0]
+            self._queues[i].append(_Chunk(pending, i, 0, x.shape[0]))
+        self._finish_if_complete(pending)
+
+    def step(self, flush: bool) -> bool:
+        """Run one batch when a full one is queued (or any, with ``flush``). Returns whether one ran."""
+        for i, queue in enumerate(self._queues):
+            if not queue:
+                continue
+            if flush or self._full_batch_available(queue):
+                self._run_batch(i, self._cut_batch(queue))
+                return True
+        return False
+
+    def take_finished(self) -> list[tuple[Prepared, list[HeadLabels], float]]:
+        """Units whose every model has run: (prepared, head labels, inference seconds)."""
+        done, self._done = self._done, []
+        return done
+
+    # -- internals ------------------------------------------------------------------------------------------
+
+    def _plane(self, chunk: _Chunk) -> tuple[int, ...]:
+        return tuple(chunk.unit.prepared.inputs[chunk.model].shape[1:])
+
+    def _full_batch_available(self, queue: deque[_Chunk]) -> bool:
+        plane, n = self._plane(queue[0]), 0
+        for chunk in queue:
+            if self._plane(chunk) != plane:
+                return True  # the batch is closed by a size change
+            n += chunk.stop - chunk.start
+            if n >= self.options.batch_size:
+                return True
+        return False
+
+    def _cut_batch(self, queue: deque[_Chunk]) -> list[_Chunk]:
+        """Take up to batch_size slices of one in-plane size from the front of the queue."""
+        plane, room, out = self._plane(queue[0]), self.options.batch_size, []
+        while queue and room > 0 and self._plane(queue[0]) == plane:
+            chunk = queue[0]
+            take = min(room, chunk.stop - chunk.start)
+            out.append(_Chunk(chunk.unit, chunk.model, chunk.start, chunk.start + take))
+            room -= take
+            if take == chunk.stop - chunk.start:
+                queue.popleft()
+            else:
+                chunk.start += take
+        return out
+
+    def _batch_input(self, chunks: list[_Chunk]) -> np.ndarray:
+        """(B, context, rows, columns): each slice with its neighbours from its own study (edges repeat)."""
+        spec = self.models[chunks[0].model].spec
+        half = spec.context_slices // 2
+        parts = []
+        for c in chunks:
+            x = c.unit.prepared.inputs[c.model]
+            ks = np.arange(c.start, c.stop)
+            neighbours = np.clip(ks[:, None] + np.arange(-half, half + 1)[None, :], 0, x.shape[0] - 1)
+            parts.append(x[neighbours])
+        return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+
+    def _run_batch(self, m: int, chunks: list[_Chunk]) -> None:
+        import torch
+
+        start = time.perf_counter()
+        model = self.models[m]
+        spec = model.spec
+        host = torch.from_numpy(self._batch_input(chunks))
+        if self.device.type == "cuda":
+            host = host.pin_memory()
+        batch = host.to(self.device, non_blocking=True)
+        with deterministic(), torch.inference_mode():
+            logits = self._window(m, batch)
+            if logits.shape[1] != spec.out_channels:
+                raise RuntimeError(
+                    f"model {spec.name!r} produced {logits.shape[1]} channels; its spec declares "
+                    f"{spec.out_channels}"
+                )
+            edges = np.cumsum([0] + [h.n_channels for h in spec.heads])
+            offset = 0
+            for c in chunks:
+                n = c.stop - c.start
+                unit = c.unit
+                shape = unit.prepared.decoded.volume.shape
+                scale = unit.prepared.scales[m]
+                for h in range(len(spec.heads)):
+                    p = torch.softmax(logits[offset : offset + n, edges[h] : edges[h + 1]].float(), dim=1)
+                    up = upsample_in_plane(p, shape[1:], scale[1:])
+                    unit.labels[m][h][c.start : c.stop] = up.argmax(dim=1).to("cpu").numpy().astype(np.uint8)
+                offset += n
+        elapsed = time.perf_counter() - start
+        total = sum(c.stop - c.start for c in chunks)
+        self.stats.batches += 1
+        self.stats.slices += total
+        self.stats.seconds += elapsed
+        self.stats.batch_sizes.append(total)
+        self.stats.mixed_batches += len({c.unit.prepared.key for c in chunks}) > 1
+        for c in chunks:  # time is shared out by slices
+            c.unit.seconds += elapsed * (c.stop - c.start) / total
+            c.unit.slices_left[m] -= c.stop - c.start
+        for unit in {id(c.unit): c.unit for c in chunks}.values():
+            self._finish_if_complete(unit)
+
+    def _window(self, m: int, batch: Any) -> Any:
+        import torch
+        from monai.inferers import sliding_window_inference
+
+        spec = self.models[m].spec
+        network = self.networks[m].to(self.device)  # no-op unless a per-unit run_heads moved it back
+        if spec.axis_order is AxisOrder.SLICE_ROW_COLUMN:
+            predictor = network
+        else:  # trained in (column, row) order: transpose in and out
+
+            def predictor(t: Any) -> Any:
+                return network(t.transpose(-1, -2)).transpose(-1, -2)
+
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+        with autocast:
+            return sliding_window_inference(
+                batch,
+                list(spec.patch_size),
+                self.options.batch_size,
+                predictor,
+                overlap=self.options.overlap,
+                mode="gaussian",
+            )
+
+    def _finish_if_complete(self, unit: _Pending) -> None:
+        if any(unit.slices_left):
+            return
+        heads = [
+            HeadLabels(head.kind, unit.labels[i][h], dict(head.classes))
+            for i, model in enumerate(self.models)
+            for h, head in enumerate(model.spec.heads)
+        ]
+        self._units.pop(unit.prepared.key, None)
+        self._done.append((unit.prepared, heads, unit.seconds))

@@ -1,0 +1,189 @@
+"""The work a batch does per unit outside the inference loop, as functions a worker process can run.
+
+Two jobs run in the CPU worker pool:
+
+* :func:`prepare` — decode (assemble the volume, Dixon fat fraction) and preprocess (normalise and
+  resample to each in-plane model's grid), so the inference loop only moves slices to the device;
+* :func:`finish` — turn the network's labels into the contract's Segmentation (HU windows / MR
+  rules), measure, classify and write the files.
+
+Both return a value instead of raising, so a failure crosses the process boundary as a reason and a
+transient/deterministic flag (exception objects do not always survive pickling).
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imaging.ingest.model import IngestError
+from imaging.ingest.selection import StudyChoice
+from imaging.labels import VERTEBRA_NAMES, LabelMap
+from imaging.pipeline.levels_metrics import LevelOptions
+from imaging.pipeline.series_job import DecodedUnit, UnitOutcome, decode_unit, finish_unit
+from imaging.pipeline.subject import SubjectSources
+from segmentation_models.class_schema import HeadKind, Segmentation
+from segmentation_models.inference import model_scale, to_model_grid
+from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
+from segmentation_models.registry import ModelSpec, SpatialDims
+
+# OS errors worth another attempt (a flaky network share, a busy file); others are the input's fault.
+_TRANSIENT_ERRNOS = {errno.EIO, errno.EAGAIN, errno.EBUSY, errno.ESTALE, errno.ENOMEM, errno.EINTR}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a stage failed, and whether trying again could help."""
+
+    reason: str
+    transient: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A decoded unit plus, per model, its normalised input on the model grid (None: run per unit)."""
+
+    key: str
+    decoded: DecodedUnit
+    inputs: tuple[np.ndarray | None, ...]
+    scales: tuple[np.ndarray, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeadLabels:
+    """One network head's labels on the input grid, with the head's own class table."""
+
+    kind: HeadKind
+    labels: np.ndarray
+    classes: dict[int, str]
+
+
+@dataclass(frozen=True)
+class FinishOptions:
+    """What measuring and writing needs (picklable: no networks)."""
+
+    out_dir: Path
+    levels: LevelOptions
+    subject: SubjectSources
+    model_block: Mapping[str, Any]
+    model_descriptions: tuple[Mapping[str, Any], ...]
+    model_modalities: tuple[str, ...]
+    model_warnings: tuple[str, ...] = ()
+    ct_rule: CtRule = field(default_factory=CtRule)
+    mr_rule: MrRule = field(default_factory=MrRule)
+    device: str = "cpu"
+    amp: bool = False
+
+
+def classify_error(exc: BaseException) -> Failure:
+    """Reason text plus transient flag: resource errors retry, input errors (IngestError...) do not."""
+    if isinstance(exc, IngestError | ValueError):
+        return Failure(str(exc) or type(exc).__name__, False)
+    if isinstance(exc, MemoryError | TimeoutError | ConnectionError):
+        return Failure(f"{type(exc).__name__}: {exc}", True)
+    if isinstance(exc, OSError):
+        return Failure(f"{type(exc).__name__}: {exc}", exc.errno in _TRANSIENT_ERRNOS)
+    if isinstance(exc, RuntimeError):
+        return Failure(str(exc) or type(exc).__name__, "out of memory" in str(exc).lower())
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+    return Failure(f"internal error {type(exc).__name__}: {exc}{at}", False)
+
+
+def batchable(spec: ModelSpec, scale: np.ndarray) -> bool:
+    """Slices of this model can join batches across studies: a 2-D/2.5-D model that keeps the slices."""
+    return spec.spatial_dims is not SpatialDims.THREE_D and float(scale[0]) == 1.0
+
+
+def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepared | Failure:
+    """Decode one unit and put it on each in-plane model's grid (worker process; never raises)."""
+    try:
+        start = time.perf_counter()
+        decoded = decode_unit(choice, workers=1)  # the pool already uses the cores: no nested pool
+        decoded_at = time.perf_counter()
+        inputs: list[np.ndarray | None] = []
+        scales = []
+        for spec in specs:
+            scale = model_scale(decoded.volume, spec)
+            scales.append(scale)
+            if batchable(spec, scale):
+                inputs.append(to_model_grid(spec.normalisation.apply(decoded.volume.array), scale))
+            else:
+                inputs.append(None)
+        timings = {"decode": decoded_at - start, "preprocess": time.perf_counter() - decoded_at}
+        return Prepared(key, decoded, tuple(inputs), tuple(scales), timings)
+    except Exception as exc:  # the runner records it; other units go on
+        return classify_error(exc)
+
+
+def segmentation_from_heads(
+    decoded: DecodedUnit, heads: Sequence[HeadLabels], options: FinishOptions
+) -> Segmentation:
+    """The contract Segmentation from raw head labels, by the rules :func:`segment` applies.
+
+    Mirrors the tail of ``segmentation_models.inference.segment`` (kept in step by a test comparing
+    the two on the same unit) because the batch runner produces head labels itself.
+    """
+    volume = decoded.volume
+    modality = str(volume.meta.get("modality") or options.model_modalities[0]).upper()
+    warnings = list(options.model_warnings)
+    for desc, trained in zip(options.model_descriptions, options.model_modalities, strict=True):
+        if trained != modality:
+            warnings.append(f"model {desc['name']!r} was trained on {trained}, the series is {modality}")
+    outputs: dict[HeadKind, HeadLabels] = {}
+    for head in heads:
+        outputs.setdefault(head.kind, head)
+    meta: dict[str, Any] = {
+        "models": [dict(d) for d in options.model_descriptions],
+        "device": options.device,
+        "amp": options.amp,
+    }
+    tissue = muscles = compartments = None
+    comp = outputs.get(HeadKind.COMPARTMENTS)
+    if comp is None:
+        warnings.append("no compartment model given: tissue areas cannot be measured")
+    else:
+        compartments = LabelMap(comp.labels, dict(comp.classes))
+        if modality == "CT":
+            result = tissue_from_ct(compartments, volume.array, options.ct_rule)
+        else:
+            dff = decoded.dff
+            result = tissue_from_mr(
+                compartments,
+                None if dff is None else dff.map.percent,
+                options.mr_rule,
+                False if dff is None else dff.map.folded,
+            )
+        tissue, muscles = result.tissue, result.muscles
+        meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
+        warnings.extend(result.warnings)
+    vert = outputs.get(HeadKind.VERTEBRAE)
+    vertebrae = LabelMap(vert.labels, dict(vert.classes)).relabel(VERTEBRA_NAMES) if vert else None
+    if vert is None:
+        warnings.append("no vertebra model given: vertebral levels cannot be assigned")
+    return Segmentation(tissue, vertebrae, muscles, compartments, None, meta, tuple(warnings))
+
+
+def finish(
+    decoded: DecodedUnit, heads: Sequence[HeadLabels], options: FinishOptions
+) -> tuple[UnitOutcome, dict[str, float]] | Failure:
+    """Segmentation rules, measurements, classification and files of one unit (worker; never raises)."""
+    try:
+        clock: dict[str, float] = {}
+        start = time.perf_counter()
+        seg = segmentation_from_heads(decoded, heads, options)
+        clock["measure"] = time.perf_counter() - start
+        outcome = finish_unit(
+            decoded, seg, options.levels, options.subject, options.model_block, options.out_dir, clock
+        )
+        return outcome, clock
+    except Exception as exc:
+        return classify_error(exc)
