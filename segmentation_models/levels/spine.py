@@ -225,39 +225,40 @@ def disc_slices(
     profile: np.ndarray, column: Column, grid: WorkGrid, soft_value: float, drop: float
 ) -> np.ndarray:
     """Working slices where the core profile dips below the column's median by ``drop`` x (median -
-    ``soft_value``) between two endplates: within 8 mm on both sides it rises above the median by
-    a tenth of that contrast (cortical endplates are denser than marrow). This finds a disc even
-    where bone blobs bridge it, and ignores the basivertebral vein, whose dip has marrow, not
-    endplates, beside it."""
+    ``soft_value``) and is back at marrow level within 8 mm on both sides: a disc between two bodies,
+    even where bone blobs bridge it. Only components too tall for one body are cut at these slices,
+    so a dip inside a body (basivertebral vein, sacral foramina) cannot invent a vertebra."""
     present = np.isfinite(column.x_mm)
     out = np.zeros(len(profile), dtype=bool)
     if present.sum() < 3:
         return out
     base = float(np.median(profile[present]))
     contrast = max(base - soft_value, 1e-6)
-    low, high = base - drop * contrast, base + 0.1 * contrast
+    low = base - drop * contrast
     w = max(1, int(np.ceil(8.0 / float(grid.spacing[0]))))
     for k in range(1, len(profile) - 1):
         left, right = profile[max(0, k - w) : k], profile[k + 1 : k + 1 + w]
-        out[k] = profile[k] < low and left.max() >= high and right.max() >= high
+        out[k] = profile[k] < low and left.max() >= base and right.max() >= base
     return out
 
 
 def bridge_gaps(blobs: np.ndarray, profile: np.ndarray, column: Column, soft_value: float) -> np.ndarray:
-    """Fill one-slice holes in the column that are not discs. A disc is a valley of the core profile
-    between endplates (both neighbours denser by half the bone/soft contrast); a hole without that
-    valley comes from a cortex broken by the basivertebral vein, from resampling an oblique series,
+    """Fill one-slice holes in the column that are not discs. A disc's core is below marrow level or
+    a valley between endplates (both neighbours denser by half the bone/soft contrast); a hole with
+    neither comes from a cortex broken by the basivertebral vein, from resampling an oblique series,
     or from the sacrum's uniform bone, and would split one body in two."""
     present = np.isfinite(column.x_mm)
     out = blobs.copy()
     if present.sum() < 3:
         return out
     base = float(np.median(profile[present]))
-    depth = 0.5 * max(base - soft_value, 1e-6)
+    contrast = max(base - soft_value, 1e-6)
     for k in range(1, len(profile) - 1):
         if present[k] or not (present[k - 1] and present[k + 1]):
             continue
-        if min(profile[k - 1], profile[k + 1]) - profile[k] < depth:
+        below_marrow = profile[k] < base - 0.25 * contrast
+        valley = min(profile[k - 1], profile[k + 1]) - profile[k] >= 0.5 * contrast
+        if not (below_marrow or valley):
             out[k] = blobs[k - 1] & blobs[k + 1]
     return out
 

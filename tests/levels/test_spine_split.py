@@ -102,15 +102,13 @@ def _column(n: int) -> Column:
     return Column(np.zeros(n), np.zeros(n), np.full(n, 20.0), np.ones((n, 4, 4), dtype=bool))
 
 
-def test_disc_needs_endplates_on_both_sides() -> None:
-    grid = WorkGrid((12, 4, 4), np.diag([2.0, 2.0, 2.0, 1.0])[[2, 1, 0, 3]])
+def test_disc_is_a_deep_dip_with_bone_on_both_sides() -> None:
     grid = WorkGrid((12, 4, 4), np.array([[0, 0, 2.0, 0], [0, 2.0, 0, 0], [2.0, 0, 0, 0], [0, 0, 0, 1]]))
-    marrow, plate, disc, vein = 150.0, 400.0, 80.0, 95.0
-    profile = np.array(
-        [marrow, marrow, plate, disc, plate, marrow, marrow, vein, marrow, marrow, marrow, marrow]
-    )
-    found = disc_slices(profile, _column(12), grid, soft_value=40.0, drop=0.35)
-    assert np.flatnonzero(found).tolist() == [3]  # the vein's dip (7) has marrow, not endplates, beside it
+    marrow, plate, disc, vein, soft = 150.0, 400.0, 80.0, 120.0, 40.0
+    profile = np.array([marrow, marrow, plate, disc, plate, marrow, vein, marrow, marrow, marrow, soft, soft])
+    found = disc_slices(profile, _column(12), grid, soft_value=40.0, drop=0.5)
+    # 3: a disc. 6: the vein's dip is too shallow. 10: the column's end, no bone beyond it.
+    assert np.flatnonzero(found).tolist() == [3]
 
 
 def test_one_slice_gap_is_bridged_only_between_marrow() -> None:
