@@ -95,7 +95,10 @@ def test_levels_match_the_truth_or_are_refused(case: Case) -> None:
     for f in report.vertebrae:
         inst = (result.instances == f.index + 1) & (truth > 0)
         values, counts = np.unique(truth[inst], return_counts=True)
-        assert VERTEBRA_NAMES[int(values[np.argmax(counts)])] == f.name, (f, dict(zip(values, counts)))
+        assert VERTEBRA_NAMES[int(values[np.argmax(counts)])] == f.name, (
+            f,
+            dict(zip(values, counts, strict=True)),
+        )
     # ... and every truth vertebra wholly in view is found, overlapping and centred on the truth.
     for value, name in VERTEBRA_NAMES.items():
         t = truth == value
