@@ -1,8 +1,9 @@
 """Which slice represents each vertebral level.
 
 Two conventions are in use in the literature (clinical-criteria.md, "Slice conventions"):
-(a) the L3 slice on which both transverse processes are visible, and (b) the mid-vertebral slice.
-Both are computed here from the vertebra label map alone, so they work for any model and any grid.
+(a) the L3 slice on which both transverse processes are visible, and (b) the mid-vertebral slice
+(of two equally central slices, the cranial one: :func:`middle_slice`). Both are computed here from
+the vertebra label map alone, so they work for any model and any grid.
 
 The vertebral *body* is separated from the posterior elements by a morphological opening in the slice
 plane: processes and laminae are a few millimetres thick and vanish under an opening with a disk of
@@ -80,6 +81,26 @@ def _lateral_axis_reach(
     return float(x.max() - bx.max()), float(bx.min() - x.min())
 
 
+def middle_slice(volume: Volume, first: int, last: int) -> int:
+    """The slice nearest the middle of slices ``first..last``; of two equally near, the cranial one.
+
+    A body covering an even number of slices has its middle exactly between two of them. Taking the
+    cranial one (larger LPS z at the slice centre) whatever the slice order on disk makes the choice
+    reproducible, and it is the rule the phantom truth uses (segmentation_models/phantoms/truth.py).
+    """
+    ks = np.arange(first, last + 1)
+    pos = volume.slice_position_mm(ks)
+    dist = np.abs(pos - 0.5 * (pos[0] + pos[-1]))
+    nearest = ks[dist <= dist.min() + 1e-6 * max(1.0, float(volume.spacing_kji[0]))]
+    if nearest.size == 1:
+        return int(nearest[0])
+    _, rows, cols = volume.shape
+    centres = np.column_stack(
+        [nearest, np.full(nearest.size, (rows - 1) / 2), np.full(nearest.size, (cols - 1) / 2)]
+    )
+    return int(nearest[int(np.argmax(volume.world(centres)[:, 2]))])
+
+
 def find_level_slices(
     vertebrae: LabelMap,
     volume: Volume,
@@ -111,7 +132,7 @@ def find_level_slices(
             )
             continue
         mid = (volume.slice_position_mm(first) + volume.slice_position_mm(last)) / 2.0
-        k = int(np.argmin(np.abs(volume.slice_position_mm(np.arange(first, last + 1)) - mid))) + first
+        k = middle_slice(volume, first, last)
         chosen = SliceConvention.MID_VERTEBRAL
         if convention is SliceConvention.TRANSVERSE_PROCESSES and level == "L3":
             k_tp = _transverse_process_slice(mask, body, volume, first, last, mid)

@@ -22,7 +22,7 @@ import numpy as np
 
 from imaging.classification.inputs import muscle_level
 from imaging.ingest.dixon import DixonComponent
-from imaging.measurements.bone import trabecular_roi
+from imaging.measurements.bone import roi_problem, trabecular_roi
 from imaging.measurements.dixon import (
     FatFractionMap,
     background_noise_sd,
@@ -198,6 +198,10 @@ def _marrow(
         warnings.append(f"{name}: no vertebra label, marrow fat fraction null")
         return None
     roi = trabecular_roi(vertebral_body_mask(seg.vertebrae.mask(name), volume), volume)
+    too_small = roi_problem(roi, volume)
+    if too_small is not None:
+        warnings.append(f"{name}: marrow fat fraction null: {too_small}")
+        return None
     value, why = roi_fat_fraction(ff, roi)
     if why:
         warnings.append(f"{name}: marrow fat fraction null: {why}")

@@ -1,9 +1,14 @@
 """Truth of one sample series: label NIfTIs on the series grid and a truth.json of per-level numbers.
 
 Split from :mod:`segmentation_models.phantoms.samples` because truth has its own job: it states what a
-perfect segmentation of the written images measures (areas from voxel counts, mean HU, fat fractions at
-the mid-vertebral slice of each level), plus the roster facts, DXA values and phantom parameters, so the
-pipeline can be checked against the sample tree without the renderer.
+perfect segmentation of the written images measures, and what the renderer's parameters were, plus the
+roster facts, DXA values and phantom parameters, so the pipeline can be checked against the sample tree
+without the renderer. Every number comes from :func:`segmentation_models.phantoms.truth.truth_measurements`
+(the one definition); this module only rounds, documents (the ``definitions`` block) and writes.
+
+Files per truth folder: ``tissue.nii.gz`` (contract tissue classes), ``vertebrae.nii.gz``,
+``muscles.nii.gz`` (muscle groups, ``class_schema.MUSCLE_GROUP_NAMES``), each with a ``.labels.json``
+(value -> name), ``fat_fraction.nii.gz`` for Dixon sets, and ``truth.json``.
 """
 
 from __future__ import annotations
@@ -16,76 +21,65 @@ from typing import Any
 
 import numpy as np
 
-from imaging.labels import MEASURED_LEVELS, LabelMap
 from imaging.volume import to_nifti
+from segmentation_models.class_schema import MUSCLE_GROUP_NAMES
 from segmentation_models.phantoms.dicom_series import SeriesMeta
 from segmentation_models.phantoms.study import INTENDED, StudyPlan, Subject, series_folder
+from segmentation_models.phantoms.truth import CtRender, muscle_group_map, truth_measurements
 
+DIGITS = 4  # rounding of every float in truth.json (areas to 1e-4 cm², HU and % to 1e-4)
 
-def level_slices(phantom: Any, grid: Any, levels: Sequence[str] = MEASURED_LEVELS) -> dict[str, int]:
-    """Mid-vertebral slice index of each level the grid covers (slice nearest the vertebral body centre)."""
-    out = {}
-    n = grid.shape[0]
-    positions = grid.slice_position_mm(np.arange(n))
-    for name in levels:
-        lo, hi = phantom.level_z_range(name)
-        mid = 0.5 * (lo + hi)
-        k = int(np.argmin(np.abs(positions - mid)))
-        if min(lo, hi) - 1e-6 <= positions[k] <= max(lo, hi) + 1e-6:
-            out[name] = k
-    return out
-
-
-def _mean(values: np.ndarray) -> float | None:
-    return round(float(values.mean()), 2) if values.size else None
-
-
-def level_truth(
-    labels: Any,
-    grid: Any,
-    k: int,
-    level: str,
-    height_m: float,
-    hu: np.ndarray | None,
-    fat_fraction: np.ndarray | None,
-) -> dict[str, Any]:
-    """Measurements a perfect segmentation gives on slice ``k``: areas are voxel counts x pixel area."""
-    from segmentation_models.phantoms.labels import MUSCLE_GROUPS, Fine, vertebra_value
-
-    cm2 = grid.pixel_area_mm2 / 100.0
-    tissue = LabelMap(labels.tissue[k], labels.tissue_names)
-    muscle = tissue.mask("skeletal_muscle")
-    trabecular = (labels.fine[k] == int(Fine.VERTEBRAL_TRABECULAR)) & (
-        labels.vertebrae[k] == vertebra_value(level)
-    )
-    area = float(muscle.sum()) * cm2
-    row: dict[str, Any] = {
-        "slice_index": int(k),
-        "z_mm": round(float(grid.slice_position_mm(k)), 3),
-        "muscle_area_cm2": round(area, 3),
-        "imat_area_cm2": round(float(tissue.mask("imat").sum()) * cm2, 3),
-        "sat_area_cm2": round(float(tissue.mask("sat").sum()) * cm2, 3),
-        "vat_area_cm2": round(float(tissue.mask("vat").sum()) * cm2, 3),
-        "bone_area_cm2": round(float(tissue.mask("bone").sum()) * cm2, 3),
-        "smi_cm2_m2": round(area / height_m**2, 3),
-        "muscle_voxels": int(muscle.sum()),
-        "trabecular_voxels": int(trabecular.sum()),
-    }
-    if hu is not None:
-        row["muscle_hu_mean"] = _mean(hu[k][muscle])
-        row["trabecular_hu_mean"] = _mean(hu[k][trabecular])
-        row["trabecular_hu_median"] = (
-            round(float(np.median(hu[k][trabecular])), 2) if trabecular.any() else None
-        )
-    if fat_fraction is not None:
-        row["muscle_fat_fraction_pct"] = _mean(fat_fraction[k][muscle])
-        row["marrow_fat_fraction_pct"] = _mean(fat_fraction[k][trabecular])
-        groups = {}
-        for group, fines in MUSCLE_GROUPS.items():
-            mask = np.isin(labels.fine[k], [int(f) for f in fines])
-            groups[group] = _mean(fat_fraction[k][mask])
-        row["muscle_group_fat_fraction_pct"] = groups
-    return row
+# What each key of a level means; written into every truth.json (and mirrored in sample_dicoms/README.md).
+DEFINITIONS: dict[str, str] = {
+    "nominal vs measured": (
+        "*_nominal keys are the renderer's parameters for the tissue (before partial volume, texture, blur "
+        "and noise); keys without the suffix are the pipeline's formula applied to the truth labels and the "
+        "written image: what a perfect segmentation measures"
+    ),
+    "slice_index": (
+        "mid-vertebral slice: the slice nearest the middle of the slices holding the vertebral body "
+        "(cortex, trabecular bone, basivertebral vein) in the truth labels; of two equally central slices "
+        "the cranial one; a body cut by the first or last slice is not listed. 0-based, slices sorted "
+        "along the slice normal"
+    ),
+    "body_slices": "first and last slice index holding the vertebral body",
+    "z_mm": "slice position along the slice normal (mm); world_z_mm: LPS z of the slice centre",
+    "*_area_cm2": "truth voxel count of the class on the slice x pixel area / 100",
+    "muscle_group_area_cm2": "truth voxel count of each muscle group (muscles.nii.gz) on the slice",
+    "smi_cm2_m2": "muscle_area_cm2 / height_m^2",
+    "muscle_hu_mean": "mean HU of the written image over truth skeletal_muscle voxels on the slice",
+    "muscle_hu_nominal": "the renderer's muscle attenuation (contrast and kVp applied)",
+    "trabecular ROI": (
+        "imaging.measurements.bone.trabecular_roi on the truth vertebral body: anterior half of the body's "
+        "AP extent, >= 5 mm inside its outline, central half of its height (3-D, several slices)"
+    ),
+    "trabecular_hu_nominal": (
+        "the renderer's trabecular attenuation of this level (subject value + level offset, kVp and "
+        "contrast applied), before texture, blur and noise"
+    ),
+    "trabecular_hu_noise_free": (
+        "ROI mean of the same render without noise (texture and kernel included): the value a perfect "
+        "measurement converges to. Differs from the nominal value by the trabecular texture's mean over "
+        "the ROI (bone heterogeneity, a few HU); blur and edge enhancement do not reach the ROI"
+    ),
+    "trabecular_hu_mean / _median": "ROI mean / median of the written (noisy) image",
+    "trabecular_roi_voxels": "voxels in the trabecular ROI",
+    "mr.muscle_ff_pct": "mean truth fat fraction (%) over truth skeletal_muscle voxels on the slice",
+    "mr.muscle_group_ff_pct": (
+        "mean truth fat fraction over each group's muscle voxels on the slice (IMAT inclusions excluded); "
+        "includes partial volume at the group's border"
+    ),
+    "mr.muscle_group_ff_core_pct": (
+        "the same over core voxels (all face neighbours in the group): free of partial volume"
+    ),
+    "mr.muscle_ff_nominal_pct": "the muscle fat-fraction parameter",
+    "mr.marrow_ff_pct": "mean truth fat fraction over the trabecular ROI",
+    "mr.marrow_ff_nominal_pct": "the level's marrow fat-fraction parameter",
+    "truth fat fraction": (
+        "fat_fraction.nii.gz: 100 F/(W+F) of the noise-free, unblurred, partial-volume water and fat "
+        "(stored in 0.1 % steps; truth.json values use the unrounded map)"
+    ),
+}
 
 
 def write_truth(
@@ -100,30 +94,25 @@ def write_truth(
     facts: dict[str, Any],
     seed: int,
     hu: np.ndarray | None = None,
-    fat_fraction: np.ndarray | None = None,
+    ct: CtRender | None = None,
+    dixon: Any = None,
 ) -> None:
-    """Truth for one series (or one Dixon set): label NIfTIs on the series grid and truth.json."""
+    """Truth for one series (or one Dixon set): label NIfTIs on the series grid and truth.json.
+
+    ``ct`` carries the noise-free render and the contrast/kVp of a CT; ``dixon`` the Dixon images.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     volume = grid.volume(labels.tissue.astype(np.uint8))
     to_nifti(volume, folder / "tissue.nii.gz")
     to_nifti(volume.with_array(labels.vertebrae.astype(np.uint8)), folder / "vertebrae.nii.gz")
+    to_nifti(volume.with_array(muscle_group_map(labels)), folder / "muscles.nii.gz")
     _write_json(folder / "tissue.labels.json", {str(k): v for k, v in labels.tissue_names.items()})
     _write_json(folder / "vertebrae.labels.json", {str(k): v for k, v in labels.vertebra_names.items()})
-    if fat_fraction is not None:
-        ff = np.round(np.asarray(fat_fraction, dtype=np.float32), 1)  # 0.1 % steps keep the file small
+    _write_json(folder / "muscles.labels.json", {str(k): v for k, v in MUSCLE_GROUP_NAMES.items()})
+    if dixon is not None:
+        ff = np.round(np.asarray(dixon.fat_fraction_pct, dtype=np.float32), 1)  # 0.1 % steps: small file
         to_nifti(volume.with_array(ff), folder / "fat_fraction.nii.gz", dtype=np.float32)
-    levels = {
-        name: level_truth(
-            labels,
-            grid,
-            k,
-            name,
-            subject.height_m,
-            hu,
-            None if fat_fraction is None else np.round(np.asarray(fat_fraction, np.float32), 1),
-        )
-        for name, k in level_slices(phantom, grid).items()
-    }
+    measured = truth_measurements(phantom, labels, grid, hu, dixon, ct=ct)
     truth = {
         "patient_id": subject.patient_id,
         "seed": seed,
@@ -146,10 +135,22 @@ def write_truth(
             "affine_lps": [[round(float(v), 6) for v in row] for row in grid.affine],
         },
         "subject": subject_facts(subject, phantom),
-        "level_convention": "mid-vertebral: slice nearest the centre of the vertebral body",
-        "levels": levels,
+        "level_convention": "mid-vertebral (cranial of two equally central slices)",
+        "definitions": DEFINITIONS,
+        "levels": rounded(measured["levels"]),
     }
     _write_json(folder / "truth.json", truth)
+
+
+def rounded(value: Any, digits: int = DIGITS) -> Any:
+    """``value`` with every float rounded (nested dicts and lists), so truth.json stays readable."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v, digits) for v in value]
+    return value
 
 
 def subject_facts(subject: Subject, phantom: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ gives byte-identical files whatever subset or order is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from segmentation_models.phantoms.study import (
     series_folder,
     series_meta,
 )
+from segmentation_models.phantoms.truth import CtRender
 
 RENDER_SUPERSAMPLE = 2  # partial-volume sub-points per axis: 2 keeps generation to minutes on 2 cores
 DIXON_MAX_STORED = 2000  # the four Dixon images share one scale so F / (F + W) survives integer storage
@@ -123,20 +124,25 @@ def _write_ct(
     seed: int,
     rendered: dict[int, tuple[np.ndarray, Any]],
 ) -> WrittenSeries:
-    from segmentation_models.phantoms.ct import render_ct
+    from segmentation_models.phantoms.ct import Contrast, CTSettings, Kernel, ct_from_sampled
 
     grid = grid_for(phantom, series.grid)
     padding = series.acquisition.pixel_padding_hu
-    hu, labels = render_ct(
-        phantom,
-        grid,
-        contrast=series.render_contrast,
-        kernel=series.render_kernel,
+    settings = CTSettings(
+        contrast=Contrast(series.render_contrast),
         kvp=series.acquisition.kvp,
-        rng=series_rng(seed, subject, series.number),
-        outside_fov_hu=-1024 if padding is None else padding,
+        kernel=Kernel(series.render_kernel),
         supersample=RENDER_SUPERSAMPLE,
+        outside_fov_hu=-1024 if padding is None else padding,
     )
+    # What render_ct does, split so the truth also gets the noise-free image: the same generator seed
+    # draws the same texture (drawn before the noise), and noise 0 skips the noise draw.
+    sampled = phantom.sample(grid, settings.supersample)
+    hu = ct_from_sampled(phantom, sampled, settings, series_rng(seed, subject, series.number))
+    noise_free = ct_from_sampled(
+        phantom, sampled, replace(settings, noise_hu=0.0), series_rng(seed, subject, series.number)
+    )
+    labels = sampled.labels()
     rendered[series.number] = (hu, grid)
     meta = series_meta(
         subject,
@@ -169,7 +175,10 @@ def _write_ct(
         "contrast": series.render_contrast,
         "kvp": series.acquisition.kvp,
     }
-    write_truth(truth_dir, subject, plan, [meta], phantom, grid, labels, hu=hu, facts=facts, seed=seed)
+    render = CtRender(series.render_contrast, series.acquisition.kvp, noise_free)
+    write_truth(
+        truth_dir, subject, plan, [meta], phantom, grid, labels, hu=hu, ct=render, facts=facts, seed=seed
+    )
     return WrittenSeries((folder,), (meta.series_uid,), truth_dir)
 
 
@@ -298,7 +307,7 @@ def _write_dixon(
         phantom,
         grid,
         dixon.labels,
-        fat_fraction=dixon.fat_fraction_pct,
+        dixon=dixon,
         facts=facts,
         seed=seed,
     )

@@ -147,3 +147,71 @@ def test_tiny_body_gives_none_with_reason() -> None:
     body[20, 45:49, 45:49] = True
     res = trabecular_hu(np.zeros(vol.shape, np.float32), body, vol)
     assert res.hu_mean is None and res.reason
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_even_body_span_takes_the_cranial_slice(flip: bool) -> None:
+    vol = _grid(flip=flip)  # 2 mm slices; flip: slice index runs caudal
+    labels = np.zeros(vol.shape, np.uint8)
+    labels[_vertebra(vol, -9.0, 20.0, None)] = L3  # body centres at -8..20: 15 slices, odd
+    found, _ = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
+    assert vol.world([[found["L3"].slice_index, 0, 0]])[0, 2] == pytest.approx(6.0)
+    labels[_vertebra(vol, -9.0, 22.0, None)] = L3  # -8..22: 16 slices, centre 7 between 6 and 8
+    found, _ = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
+    assert vol.world([[found["L3"].slice_index, 0, 0]])[0, 2] == pytest.approx(8.0)  # cranial
+
+
+def _body_world(vol: Volume) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    k, j, i = np.indices(vol.shape)
+    w = vol.world(np.column_stack([k.ravel(), j.ravel(), i.ravel()])).reshape(*vol.shape, 3)
+    return w[..., 0], w[..., 1], w[..., 2]
+
+
+def test_roi_is_free_of_sharp_kernel_undershoot_next_to_the_cortex() -> None:
+    from scipy import ndimage
+
+    vol = _grid(px=0.75, n=128)
+    x, y, z = _body_world(vol)
+    r = np.hypot(x, y)
+    inside = (z >= -10) & (z <= 20)
+    hu = np.where(inside & (r <= 18), np.where(r > 16.8, 950.0, 130.0), 40.0).astype(np.float32)
+    # An edge-enhancing kernel: blur, then add 0.6 x (blur - wide blur): bone next to cortex undershoots.
+    blur = ndimage.gaussian_filter(hu, sigma=(0, 0.35 / 0.75, 0.35 / 0.75))
+    sharp = blur + 0.6 * (blur - ndimage.gaussian_filter(blur, sigma=(0, 1.2 / 0.75, 1.2 / 0.75)))
+    body = vertebral_body_mask(_vertebra(vol, -10.0, 20.0, None), vol)
+    res = trabecular_hu(sharp, body, vol)
+    assert res.hu_mean == pytest.approx(130.0, abs=0.5)
+    rim = body & ~ndimage.binary_erosion(body, iterations=6) & (r < 16.0)  # 1-4.5 mm inside the cortex
+    assert sharp[rim].mean() < 125.0  # the undershoot the margin avoids is real in this image
+
+
+def test_roi_avoids_a_central_venous_lake_and_stays_anterior() -> None:
+    vol = _grid()
+    x, y, z = _body_world(vol)
+    body = vertebral_body_mask(_vertebra(vol, -10.0, 20.0, None), vol)
+    lake = (x / 4.0) ** 2 + ((y - 0.3 * 18) / 3.0) ** 2 + ((z - 5.0) / 3.5) ** 2 < 1  # reaches y = 2.4
+    channel = (np.abs(x) < 2) & (y > 5.4) & (np.abs(z - 5.0) < 2.5)
+    hu = np.where(lake | channel, 30.0, 125.0).astype(np.float32)
+    assert trabecular_hu(hu, body, vol).hu_mean == pytest.approx(125.0)
+    roi = trabecular_roi(body, vol)
+    assert y[roi].max() <= 0.0 + 1e-6 and y[roi].min() >= -18.0 + 5.0  # anterior half, 5 mm off the edge
+
+
+def test_anterior_is_found_from_world_coordinates_when_rows_run_anterior() -> None:
+    vol = _grid()
+    affine = vol.affine.copy()
+    affine[:3, 1] = [0, -1.0, 0]  # rows run anterior
+    affine[1, 3] = 48.0
+    flipped = Volume(vol.array, affine)
+    _, y, _ = _body_world(flipped)
+    body = vertebral_body_mask(_vertebra(flipped, -10.0, 20.0, None), flipped)
+    roi = trabecular_roi(body, flipped)
+    assert roi.any() and y[roi].max() <= 1e-6
+
+
+def test_roi_under_the_minimum_area_gives_none_with_the_area() -> None:
+    vol = _grid(px=3.0, n=32)
+    x, y, _ = _body_world(vol)
+    small = _vertebra(vol, -10.0, 20.0, None) & (np.hypot(x, y) <= 9.0)
+    res = trabecular_hu(np.zeros(vol.shape, np.float32), vertebral_body_mask(small, vol), vol)
+    assert res.hu_mean is None and res.roi_voxels > 0 and "mm²" in (res.reason or "")
