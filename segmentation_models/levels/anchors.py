@@ -1,7 +1,8 @@
 """Anatomy that anchors the vertebral count: ribs articulating with a vertebra, and the sacrum.
 
-Ribs: bone outside the column tube (beyond the body's half-width plus a margin) that starts right
-next to the tube (the costovertebral joint) and runs laterally beyond any transverse process
+Ribs: thin bone (nothing survives an in-plane erosion of ``rib_max_half_thickness_mm``, unlike the
+ilium) outside the column tube (beyond the body's half-width plus a margin) that starts right next
+to the tube (the costovertebral joint) and runs laterally beyond any transverse process
 (``rib_min_lateral_mm`` from the column axis). Its head's z gives the vertebra it articulates with:
 the body whose z-range holds it, or the body *below* a disc (rib n meets the upper border of vertebra
 n). Rib fragments not touching the column (the lower ribs' shafts crossing a slab whose heads lie
@@ -22,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from segmentation_models.levels.model import LevelOptions
-from segmentation_models.levels.spine import Body, Column, fov_edge
+from segmentation_models.levels.spine import Body, Column, disk, fov_edge
 from segmentation_models.levels.workgrid import WorkGrid
 
 _HEAD_BAND_MM = 4.0  # rib voxels within this of the tube wall form the rib head
@@ -109,6 +110,8 @@ def find_ribs(
         if head_z <= sacrum_top:
             continue  # iliac bone meeting the sacral alae, not a rib
         owner = _owner(head_z, ranges)
+        if _thick_fraction(lab[sl] == v, grid, options.rib_max_half_thickness_mm) > 0.05:
+            continue  # a plate or block of bone (ilium, scapula, osteophyte mass), not a rib
         if dist.max() < options.rib_min_lateral_mm:
             # A transverse process -- unless it leaves the field of view, when it may be a rib.
             if owner is not None and (edge[sl] & (lab[sl] == v)).any():
@@ -118,6 +121,13 @@ def find_ribs(
         for side in _sides(lateral[ks[head], is_[head]]):
             ribs.append(Rib(side, head_z, float(dist.max()), owner))
     return RibFindings(ribs, rib_mask, frozenset(unresolved))
+
+
+def _thick_fraction(mask: np.ndarray, grid: WorkGrid, half_thickness_mm: float) -> float:
+    """Fraction of a component surviving an in-plane erosion by a disk of ``half_thickness_mm``:
+    ~0 for a rib (about 10 mm thick), large for the ilium's crest and sacroiliac parts."""
+    se = disk(grid, half_thickness_mm)[None]
+    return float(ndimage.binary_erosion(mask, structure=se).sum()) / max(int(mask.sum()), 1)
 
 
 def _sides(signed: np.ndarray) -> list[str]:

@@ -48,6 +48,7 @@ class LevelOptions:
     min_body_height_mm: float = 8.0  # shorter fragments not at the field-of-view edge are dropped
     fov_margin_mm: float = 3.0  # a body ending closer than this to the scan's end counts as cut
     rib_min_lateral_mm: float = 70.0  # a rib reaches at least this far from the column axis
+    rib_max_half_thickness_mm: float = 7.0  # ribs vanish under an in-plane erosion of this radius
     rib_tube_margin_mm: float = 5.0  # bone beyond body half-width + this is "outside the column"
     sacrum_min_width_mm: float = 70.0
     sacrum_width_ratio: float = 1.6  # sacrum width / median vertebral body width

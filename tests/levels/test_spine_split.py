@@ -1,8 +1,7 @@
 """Column tracing, disc detection and the work grid on small synthetic volumes (fast, no phantom).
 
-The synthetic spine is a stack of elliptic vertebral bodies (thin 900 HU cortex around 150 HU marrow,
-or osteoporotic 70 HU marrow) separated by 85 HU discs inside a 40 HU trunk, with a bright aorta in
-front: enough anatomy for the column rules, none for the anchors.
+The synthetic spine (:mod:`._synthetic_spine`, normal 150 HU or osteoporotic 70 HU marrow, bright
+aorta in front) has enough anatomy for the column rules and, here, none for the anchors.
 """
 
 from __future__ import annotations
@@ -15,42 +14,7 @@ from segmentation_models.levels import REFUSAL, identify_levels
 from segmentation_models.levels.spine import Column, bridge_gaps, disc_slices
 from segmentation_models.levels.workgrid import WorkGrid, labels_to_input, resample_to_work, work_grid_for
 
-BODY_MM, DISC_MM = 26.0, 8.0
-
-
-def _synthetic(n_bodies: int = 4, marrow_hu: float = 150.0, flip: bool = False) -> tuple[Volume, np.ndarray]:
-    """CT volume and the index (1 = most cranial) of the body owning each voxel (0 elsewhere)."""
-    dz, px = 2.0, 1.5
-    n_k = int((n_bodies * (BODY_MM + DISC_MM) + DISC_MM) / dz)
-    shape = (n_k, 160, 160)
-    k, j, i = np.meshgrid(*(np.arange(s, dtype=float) for s in shape), indexing="ij")
-    z, y, x = k * dz, (j - 80) * px, (i - 80) * px  # z superior, y posterior, x left
-    hu = np.full(shape, -1000.0)
-    hu[(x / 110) ** 2 + ((y + 20) / 85) ** 2 < 1] = 40.0  # trunk
-    hu[(x - 15) ** 2 + (y + 20) ** 2 < 11**2] = 250.0  # contrast-filled aorta, in front and left
-    owner = np.zeros(shape, dtype=np.uint8)
-    body_y = 20.0
-    for b in range(n_bodies):
-        top = z.max() - DISC_MM - b * (BODY_MM + DISC_MM)
-        inside_z = (z <= top) & (z > top - BODY_MM)
-        r = (x / 22.0) ** 2 + ((y - body_y) / 16.0) ** 2
-        hu[inside_z & (r < 1)] = 900.0
-        hu[inside_z & (r < 0.85) & (z < top - 2) & (z > top - BODY_MM + 2)] = marrow_hu
-        disc_z = (z > top) & (z <= top + DISC_MM)
-        hu[disc_z & (r < 1)] = 85.0
-        owner[inside_z & (r < 1)] = b + 1
-    affine = np.eye(4)
-    affine[:3, 0] = (0, 0, dz)
-    affine[:3, 1] = (0, px, 0)
-    affine[:3, 2] = (px, 0, 0)
-    affine[:3, 3] = (-80 * px, -80 * px, 0)
-    if flip:  # rows run anterior, columns run right, slices run inferior: same anatomy
-        hu, owner = hu[::-1, ::-1, ::-1].copy(), owner[::-1, ::-1, ::-1].copy()
-        flipper = np.eye(4)
-        flipper[:3, :3] = -np.eye(3)
-        flipper[:3, 3] = np.array(shape) - 1
-        affine = affine @ flipper
-    return Volume(hu.astype(np.int16), affine, {"modality": "CT"}), owner
+from ._synthetic_spine import synthetic_spine
 
 
 def _majority_owner(result_instances: np.ndarray, owner: np.ndarray, instance: int) -> int:
@@ -58,10 +22,9 @@ def _majority_owner(result_instances: np.ndarray, owner: np.ndarray, instance: i
     return int(vals[np.argmax(counts)])
 
 
-@pytest.mark.parametrize("flip", [False, True])
-@pytest.mark.parametrize("marrow", [150.0, 70.0])
+@pytest.mark.parametrize(("marrow", "flip"), [(150.0, False), (70.0, True)])
 def test_bodies_split_at_discs_and_no_anchor_means_refusal(flip: bool, marrow: float) -> None:
-    volume, owner = _synthetic(4, marrow, flip)
+    volume, owner = synthetic_spine(4, marrow, flip=flip)
     result = identify_levels(volume)
     report = result.report
     assert not report.established and report.reason == REFUSAL
@@ -76,7 +39,7 @@ def test_bodies_split_at_discs_and_no_anchor_means_refusal(flip: bool, marrow: f
 
 def test_bone_mask_path_gives_the_same_bodies() -> None:
     """MR route: no HU, a network's bone mask instead (here: the truth bodies)."""
-    volume, owner = _synthetic(3)
+    volume, owner = synthetic_spine(3)
     signal = volume.with_array(np.where(volume.array > -500, 300, 0).astype(np.int16), modality="MR")
     result = identify_levels(signal, bone_mask=owner > 0)
     assert len(result.report.vertebrae) == 3
@@ -85,7 +48,7 @@ def test_bone_mask_path_gives_the_same_bodies() -> None:
 
 
 def test_bone_mask_shape_is_checked() -> None:
-    volume, owner = _synthetic(2)
+    volume, owner = synthetic_spine(2)
     with pytest.raises(ValueError, match="bone_mask shape"):
         identify_levels(volume, bone_mask=owner[:-1] > 0)
 
