@@ -9,6 +9,14 @@ ImageSeriesReader (GDCM), and dcm2niix when installed (it also writes a NIfTI, s
 work). The section between the ``bench:ingest`` markers in docs/benchmarks.md is rewritten with the
 results and the machine they ran on.
 
+    .venv/bin/python scripts/benchmark.py batch [--studies 4] [--slices 300] [--network pointwise|recipe]
+        [--device cpu|cuda] [--batch-size 16] [--workers N]
+
+``batch`` writes synthetic 512x512xN CT studies into the cache, runs ``imaging.batch.run_batch`` over
+them into a temporary folder and records studies/hour and seconds per stage in the section
+``bench:batch-<network>-<device>``. ``recipe`` is the CT tissue model's architecture with untrained
+weights (inference cost), ``pointwise`` a 1x1 convolution (everything around the network).
+
 New stages add a function and one entry in SUBCOMMANDS; nothing else changes.
 """
 
@@ -188,6 +196,99 @@ def bench_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- batch -----------------------------------------------------------------------------------------
+
+
+def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
+    """``studies`` synthetic CT studies of ``n`` 512x512 slices (uncompressed), cached like ingest's."""
+    root = cache / f"batch_{studies}x{ROWS}x{COLS}x{n}"
+    done = root / ".complete"
+    if done.exists():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    jobs = []
+    for i in range(studies):
+        folder = root / f"study{i:03d}"
+        folder.mkdir(parents=True)
+        study_uid = f"1.2.826.0.1.3680043.8.498.78.{n}.{i + 1}"
+        jobs += [(folder, k, study_uid + ".1", study_uid, False) for k in range(n)]
+    with ProcessPoolExecutor(max_workers=_cores()) as pool:
+        list(pool.map(_write_slice, jobs, chunksize=8))
+    done.write_text("ok\n")
+    return root
+
+
+def _benchmark_model(kind: str):  # -> LoadedModel
+    """``recipe``: the CT tissue model's architecture (untrained weights: timing only, labels meaningless);
+    ``pointwise``: a 1x1 convolution with the same classes, to time everything around the network."""
+    import torch
+
+    from segmentation_models.loading import LoadedModel
+    from segmentation_models.networks import build_network
+    from segmentation_models.training.recipes import tissue_spec
+
+    spec = tissue_spec("bench-ct-tissue", "0")
+    torch.manual_seed(0)
+    if kind == "recipe":
+        network = build_network(spec)
+    else:
+        network = torch.nn.Conv2d(spec.context_slices, spec.out_channels, kernel_size=1)
+    return LoadedModel(spec, network.eval(), None, source=f"benchmark {kind} network (untrained)")
+
+
+def bench_batch(args: argparse.Namespace) -> int:
+    from imaging.batch.progress import Progress
+    from imaging.batch.runner import BatchOptions, run_batch
+    from imaging.pipeline.segmentation_source import SegmentationSource
+    from imaging.pipeline.series_job import JobOptions
+    from segmentation_models.inference import InferenceOptions
+
+    archive = ensure_batch_archive(Path(args.cache).resolve(), args.studies, args.slices)
+    model = _benchmark_model(args.network)
+    source = SegmentationSource(models=(model,), inference=InferenceOptions(args.device, args.batch_size))
+    workers = args.workers if args.workers is not None else _cores()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        report = run_batch(
+            archive, JobOptions(source), BatchOptions(Path(tmp), workers=workers), None, Progress()
+        )
+    summary = report.summary
+    if summary.done_now != args.studies:
+        print("\n".join(summary.lines()), file=sys.stderr)
+        return 1
+    command = " ".join([".venv/bin/python", "scripts/benchmark.py", *sys.argv[1:]])
+    per = {k: v / summary.done_now for k, v in summary.stage_seconds.items()}
+    stats = report.stats
+    lines = [
+        f"## Batch: {args.studies} synthetic {ROWS}x{COLS}x{args.slices} CT studies, {args.network} network, "
+        f"{report.versions['device']}",
+        "",
+        f"Run `{command}` on {time.strftime('%Y-%m-%d')}: `run_batch` with {workers} worker processes,",
+        f"batch size {args.batch_size} slices, model grid of the CT tissue recipe (1.5 mm, 288x288 patches).",
+        "Stage seconds are summed per unit; stages overlap (workers decode while the main process infers),",
+        "so wall time per study is below their sum. Untrained weights: timing only.",
+        "",
+        "| studies/hour | wall s | wall s/study | decode | preprocess | inference | measure | write |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary.studies_per_hour:.0f} | {summary.wall_s:.1f} | "
+        f"{summary.wall_s / summary.done_now:.1f} | "
+        + " | ".join(f"{per[k]:.2f}" for k in ("decode", "preprocess", "inference", "measure", "write"))
+        + " |",
+        "",
+        f"Forward passes: {stats.batches} batches, {stats.slices} slices, "
+        f"{stats.mixed_batches} holding slices of two studies.",
+        "",
+        "Machine: " + machine_summary(),
+        "",
+    ]
+    if args.note:
+        lines += [args.note, ""]
+    section = "\n".join(lines)
+    print(section)
+    write_section(DOCS, f"batch-{args.network}-{args.device}", section)
+    return 0
+
+
 # --- report ----------------------------------------------------------------------------------------
 
 
@@ -266,6 +367,7 @@ def _cores() -> int:
 
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "ingest": (bench_ingest, "DICOM series -> volume: ours vs SimpleITK vs dcm2niix"),
+    "batch": (bench_batch, "bonemuscle batch: studies/hour and seconds per stage on synthetic CT"),
 }
 
 
@@ -278,6 +380,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--repeats", type=int, default=3)
         if name == "ingest":
             p.add_argument("--slices", type=int, default=400)
+        if name == "batch":
+            p.add_argument("--slices", type=int, default=300)
+            p.add_argument("--studies", type=int, default=4)
+            p.add_argument("--network", choices=("pointwise", "recipe"), default="pointwise")
+            p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+            p.add_argument("--batch-size", type=int, default=16)
+            p.add_argument("--workers", type=int, default=None)
+            p.add_argument("--note", default="", help="a sentence added under the table (e.g. load)")
     args = parser.parse_args(argv)
     return SUBCOMMANDS[args.command][0](args)
 
