@@ -46,8 +46,11 @@ def identify_levels(
     valid = coverage_on_work(volume, grid)
     bone, trunk = _masks(volume, bone_mask, grid, options)
     t["resample_s"] = time.perf_counter() - t0
-    filled = spine.fill_bone(bone, grid, options)
-    opened = spine.open_bodies(filled, grid, options)
+    box = _trunk_box(trunk)  # per-slice morphology only where the patient is
+    filled = np.zeros_like(bone)
+    filled[box] = spine.fill_bone(bone[box], grid, options)
+    opened = np.zeros_like(bone)
+    opened[box] = spine.open_bodies(filled[box], grid, options)
     try:
         column = spine.trace_column(opened, trunk, grid, options)
     except ValueError as exc:
@@ -78,16 +81,24 @@ def _masks(
     volume: Volume, bone_mask: np.ndarray | None, grid: WorkGrid, options: LevelOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     if bone_mask is None:
-        bone = resample_to_work(volume, grid, options.bone_hu)
-        soft = resample_to_work(volume, grid, options.body_hu)
+        bone, soft = resample_to_work(volume, grid, (options.bone_hu, options.body_hu))
     else:
         if bone_mask.shape != volume.shape:
             raise ValueError(f"bone_mask shape {bone_mask.shape} does not match the volume {volume.shape}")
-        bone = resample_to_work(volume.with_array(bone_mask.astype(np.float32)), grid, 0.5, order=0)
+        (bone,) = resample_to_work(volume.with_array(bone_mask.astype(np.float32)), grid, (0.5,), order=0)
         cut = 0.1 * float(np.percentile(volume.array, 99))
-        soft = resample_to_work(volume, grid, cut) | bone
+        (soft,) = resample_to_work(volume, grid, (cut,))
+        soft |= bone
     trunk = spine.trunk_mask(soft)
     return bone & trunk, trunk
+
+
+def _trunk_box(trunk: np.ndarray) -> tuple[slice, slice, slice]:
+    rows = np.flatnonzero(trunk.any(axis=(0, 2)))
+    cols = np.flatnonzero(trunk.any(axis=(0, 1)))
+    if rows.size == 0:
+        return (slice(None), slice(0, 0), slice(0, 0))
+    return (slice(None), slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
 
 
 def _discs(

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from imaging.volume import Volume
 from segmentation_models.levels import REFUSAL, identify_levels
 from segmentation_models.levels.spine import Column, bridge_gaps, disc_slices
-from segmentation_models.levels.workgrid import WorkGrid, labels_to_input, resample_to_work, work_grid_for
+from segmentation_models.levels.workgrid import (
+    WorkGrid,
+    coverage_on_work,
+    labels_to_input,
+    resample_to_work,
+    work_grid_for,
+)
 
 from ._synthetic_spine import synthetic_spine
 
@@ -95,8 +102,14 @@ def test_work_grid_round_trip_on_an_oblique_flipped_grid() -> None:
     labels[5:15, 10:40, 20:30] = 7
     volume = Volume(labels.astype(np.float32), affine)
     grid = work_grid_for(volume, inplane_mm=1.0)
-    assert grid.spacing[0] == pytest.approx(3.0 * np.cos(a), rel=1e-6)
-    on_work = resample_to_work(volume, grid, 3.5, order=0).astype(np.uint8) * 7
+    assert grid.spacing[0] == pytest.approx(3.0 * np.cos(a), rel=1e-6)  # input's z step (2-3 mm kept)
+    coverage = coverage_on_work(volume, grid)  # analytic; must agree with resampling ones
+    (sampled,) = resample_to_work(volume.with_array(np.ones(labels.shape)), grid, (0.5,), order=0)
+    assert sampled.any() and not coverage.all()  # the tilted box does not fill its bounding box
+    assert not (ndimage.binary_erosion(coverage) & ~sampled).any()
+    assert not (ndimage.binary_erosion(sampled) & ~coverage).any()
+    (on_work,) = resample_to_work(volume, grid, (3.5,), order=0)
+    on_work = on_work.astype(np.uint8) * 7
     back = labels_to_input(on_work, grid, volume)
     inner = np.zeros_like(labels, dtype=bool)
     inner[6:14, 12:38, 21:29] = True  # away from the block's faces, nearest-neighbour is exact
