@@ -15,5 +15,5 @@ SAMPLE_DICOMS = PROJECT_ROOT / "sample_dicoms"
 def shared_data() -> Path:
     """Root of ../shared/data; tests that need real DICOM skip with the reason when it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"../shared/data not found at {SHARED_DATA}: real-data tests need ../shared beside the project")
+        pytest.skip(f"../shared/data not found at {SHARED_DATA}: real-data tests need ../shared beside us")
     return SHARED_DATA
