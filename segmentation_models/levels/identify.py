@@ -181,8 +181,13 @@ def _whole_vertebrae(
     ap_ok = (depth >= -hw[:, None]) & (depth <= options.posterior_reach_mm)
     region = lateral_ok[:, None, :] & ap_ok[:, :, None]
     reach = options.posterior_reach_mm + options.lateral_reach_mm
+    # Posterior elements reach below the body (spinous processes, inferior facets) more than above.
+    windows = {}
+    for i, b in enumerate(bodies):
+        h = b.k1 - b.k0 + 1
+        windows[i + 1] = (b.k0 - int(0.8 * h), b.k1 + int(0.4 * h))
     # Bone that touches no body (a neighbour's process cut by the FOV) stays unlabelled.
-    return spine.grow_vertebrae(seeds, bone, region, grid, reach)
+    return spine.grow_vertebrae(seeds, bone, region, grid, reach, windows)
 
 
 def _empty(volume: Volume, why: str, t: dict[str, float]) -> LevelResult:

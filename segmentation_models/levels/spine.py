@@ -356,11 +356,17 @@ def fov_edge(valid: np.ndarray, depth: int = 1) -> np.ndarray:
 
 
 def grow_vertebrae(
-    seeds: np.ndarray, bone: np.ndarray, region: np.ndarray, grid: WorkGrid, reach_mm: float
+    seeds: np.ndarray,
+    bone: np.ndarray,
+    region: np.ndarray,
+    grid: WorkGrid,
+    reach_mm: float,
+    z_windows: dict[int, tuple[int, int]] | None = None,
 ) -> np.ndarray:
     """Geodesic growth of body labels through bone inside ``region``: posterior elements join the
     body they connect to by the shortest bone path (pedicles), not the nearest body in z (thoracic
-    spinous processes hang over the vertebra below)."""
+    spinous processes hang over the vertebra below). ``z_windows`` (label -> first, last working
+    slice) bounds each label, so growth cannot run through a facet joint into a neighbour's arch."""
     labels = seeds.copy()
     allowed = bone & region
     cross = ndimage.generate_binary_structure(3, 1)
@@ -370,9 +376,18 @@ def grow_vertebrae(
         return labels
     box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in (zs, ys, xs))
     sub, ok = labels[box], allowed[box]
+    lut = None
+    if z_windows:
+        k_abs = np.arange(box[0].start, box[0].stop)
+        lut = np.ones((int(seeds.max()) + 1, len(k_abs)), dtype=bool)
+        for value, (k0, k1) in z_windows.items():
+            lut[value] = (k_abs >= k0) & (k_abs <= k1)
+        kk = np.arange(len(k_abs))[:, None, None]
     for _ in range(steps):
         grown = ndimage.grey_dilation(sub, footprint=cross)
         new = ok & (sub == 0) & (grown > 0)
+        if lut is not None:
+            new &= lut[grown, kk]
         if not new.any():
             break
         sub[new] = grown[new]
