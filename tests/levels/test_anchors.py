@@ -49,3 +49,14 @@ def test_ribs_on_the_lowest_body_in_view_anchor_nothing() -> None:
     report = identify_levels(volume).report
     assert not report.established
     assert any("cannot be shown to be the lowest rib-bearing" in w for w in report.warnings)
+
+
+def test_six_lumbar_type_vertebrae_are_reported_as_transitional() -> None:
+    """13 rib-free vertebrae above the sacrum would be 6 lumbar: counted from the sacrum, flagged."""
+    volume, owner = synthetic_spine(7, ribs_on=frozenset({1}), sacrum=True)
+    result = identify_levels(volume)
+    report = result.report
+    assert report.anchor is Anchor.BOTH and report.lumbar_count == 6
+    assert report.confidence == 0.5
+    assert any("lumbarisation" in w for w in report.warnings)
+    assert _names_by_owner(result, owner)[7] == "L5"
