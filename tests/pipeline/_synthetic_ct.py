@@ -5,8 +5,9 @@ Every slice holds the same blocks (value = HU, label = contract tissue):
 
 * SAT band rows 2-5 (-100 HU), muscle block rows 10-19 x cols 10-29 (50 HU) with an IMAT strip in its
   rows 10-11 (-80 HU), VAT block rows 22-25 x cols 2-9 (-100 HU);
-* a vertebra (bone, 200 HU; label L3 on slices ``L3_SLICES``) rows 28-43 x cols 16-31: 16 x 16 mm,
-  wide enough to survive the 6 mm body opening; the slices above carry L2 up to the last slice, so L2
+* a vertebra (bone, 200 HU; label L3 on slices ``L3_SLICES``) rows 26-47 x cols 8-39: 22 x 32 mm,
+  wide enough to survive the 6 mm body opening and to leave a trabecular ROI above the minimum area
+  (anterior half, 5 mm inside the outline); the slices above carry L2 up to the last slice, so L2
   is cut by the edge of the scan.
 
 So on any L3 slice: muscle 200 - 20 = 180 px = 1.80 cm², IMAT 0.20 cm², SAT 48*4 px = 1.92 cm², VAT
@@ -44,7 +45,7 @@ def tissue_plane() -> np.ndarray:
     lab[10:20, 10:30] = _T["skeletal_muscle"]
     lab[10:12, 10:20] = _T["imat"]
     lab[22:26, 2:10] = _T["vat"]
-    lab[28:44, 16:32] = _T["bone"]
+    lab[26:48, 8:40] = _T["bone"]
     return lab
 
 
