@@ -162,6 +162,38 @@ def test_truth_numbers_agree_with_truth_nifti():
 
 
 @needs_tree
+def test_muscle_groups_map_partitions_the_muscle_and_every_key_is_defined():
+    from segmentation_models.class_schema import MUSCLE_GROUP_NAMES
+
+    for path in _truth_files():
+        truth = json.loads(path.read_text())
+        names = json.loads((path.parent / "muscles.labels.json").read_text())
+        assert {int(k): v for k, v in names.items()} == MUSCLE_GROUP_NAMES
+        groups = from_nifti(path.parent / "muscles.nii.gz").array
+        tissue = from_nifti(path.parent / "tissue.nii.gz").array
+        muscle = json.loads((path.parent / "tissue.labels.json").read_text())
+        muscle_value = next(int(k) for k, v in muscle.items() if v == "skeletal_muscle")
+        assert ((groups > 0) == (tissue == muscle_value)).all(), path
+        pixel_cm2 = from_nifti(path.parent / "tissue.nii.gz").pixel_area_mm2 / 100.0
+        defined = " ".join(truth["definitions"])
+        for level, values in truth["levels"].items():
+            k = values["slice_index"]
+            for name, area in values["muscle_group_area_cm2"].items():
+                value = next(int(v) for v, n in names.items() if n == name)
+                assert area == pytest.approx((groups[k] == value).sum() * pixel_cm2, abs=1e-3), (path, level)
+            for key in values:
+                # z_mm's definition covers world_z_mm; level_mid_z_mm and muscle_voxels are self-describing
+                undocumented = key not in defined and not key.endswith(("_area_cm2", "_median"))
+                assert not undocumented or key in ("mr", "world_z_mm", "level_mid_z_mm", "muscle_voxels"), key
+            for key in values.get("mr", {}):
+                assert f"mr.{key}" in defined, key
+            if values.get("trabecular_hu_mean") is not None:
+                assert values["trabecular_roi_voxels"] > 0
+                assert values["trabecular_hu_nominal"] is not None
+                assert values["trabecular_hu_noise_free"] is not None
+
+
+@needs_tree
 def test_l3_single_slice_subject():
     (truth,) = sorted((SAMPLE_DICOMS / "truth" / "BM004").rglob("truth.json"))
     data = json.loads(truth.read_text())
