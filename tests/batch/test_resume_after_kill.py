@@ -71,14 +71,16 @@ def test_kill_9_after_first_unit_then_resume(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Kill as soon as the first unit's results.json exists: its files are written but (cohort rows are
+    # flushed in groups) it is not yet marked done -- the hardest moment to be interrupted.
     deadline = time.monotonic() + 120
-    while _done_count(out / "jobs.sqlite") < 1 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while not list(out.glob("*/*/*/results.json")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert proc.poll() is None, "the batch finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_at_kill = _done_count(out / "jobs.sqlite")
-    assert 1 <= done_at_kill < N_UNITS
+    assert done_at_kill < N_UNITS
 
     resumed = subprocess.run(_command(src, out, model), env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
