@@ -32,6 +32,7 @@ from imaging.pipeline.levels_metrics import SMI_NOTE, LevelOptions, LevelsResult
 from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block
 from imaging.pipeline.segmentation_source import SegmentationSource, run_segmentation
 from imaging.pipeline.subject import SubjectSources, subject_for
+from imaging.pipeline.vertebral_levels import with_vertebral_levels
 from imaging.volume import Volume
 from segmentation_models.class_schema import Segmentation
 
@@ -126,6 +127,7 @@ def finish_unit(
     """
     volume, entry, dff = decoded.volume, decoded.entry, decoded.dff
     started = time.perf_counter()
+    seg = with_vertebral_levels(volume, seg, is_ct=dff is None)
     matched, dxa_json, subject_warnings = subject_for(volume.meta, subject)
     levels = measure_levels(volume, seg, levels_options, matched.subject.height_m, entry.contrast)
     results = build_results(entry, volume, seg, levels, matched, dxa_json, subject_warnings, model_block, dff)
@@ -222,7 +224,9 @@ def build_results(
         "classification_config": {**config_summary(), "description": DEFAULT_DESCRIPTION},
         "model": dict(model),
         "segmentation": {
-            k: v for k, v in seg.meta.items() if k in ("source", "sources", "partial", "tissue_rule")
+            k: v
+            for k, v in seg.meta.items()
+            if k in ("source", "sources", "partial", "tissue_rule", "vertebra_levels")
         },
         "notes": [SMI_NOTE],
         "warnings": list(dict.fromkeys(warnings)),

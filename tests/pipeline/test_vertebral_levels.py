@@ -1,0 +1,58 @@
+"""Levels from anatomy when the segmentation brings none: analyze on a phantom CT with tissue labels only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imaging.cli import main
+from imaging.labels import TISSUE_NAMES, LabelMap
+from imaging.pipeline.vertebral_levels import with_vertebral_levels
+from imaging.volume import Volume
+from segmentation_models.class_schema import Segmentation
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
+SERIES = "BM001/CT_20260314/S002_Abdomen_3.0_Br40_3"
+TRUTH = "truth/BM001/CT_20260314_S002_Abdomen_3.0_Br40_3"
+
+
+@pytest.mark.slow
+def test_levels_are_counted_from_sacrum_and_ribs_when_only_tissue_labels_are_given(tmp_path) -> None:
+    if not (SAMPLES / SERIES).is_dir():
+        pytest.skip("sample_dicoms/ not generated")
+    code = main(
+        [
+            "analyze",
+            str(SAMPLES / SERIES),
+            "--out",
+            str(tmp_path),
+            "--segmentation",
+            str(SAMPLES / TRUTH / "tissue.nii.gz"),
+        ]
+    )
+    assert code == 0
+    [path] = tmp_path.glob("*/*/*/results.json")
+    results = json.loads(path.read_text())
+    report = results["segmentation"]["vertebra_levels"]
+    assert report["established"] and report["anchor"] == "sacrum_and_lowest_rib"
+    assert report["lumbar_count"] == 5
+    truth = json.loads((SAMPLES / TRUTH / "truth.json").read_text())["levels"]
+    assert abs(results["levels"]["L3"]["slice_index"] - truth["L3"]["slice_index"]) <= 1
+    assert not any("no vertebra labels" in w for w in results["warnings"])
+
+
+def test_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
+    volume = Volume(np.zeros((4, 8, 8), np.float32), np.diag([5.0, 1.0, 1.0, 1.0]), {"modality": "MR"})
+    tissue = LabelMap(np.ones((4, 8, 8), np.uint8), dict(TISSUE_NAMES))
+    seg = with_vertebral_levels(volume, Segmentation(tissue, None), is_ct=False)
+    assert seg.vertebrae is None
+    assert any("no bone labels" in w for w in seg.warnings)
+
+
+def test_given_vertebra_labels_and_single_slices_are_left_alone() -> None:
+    one = Volume(np.zeros((1, 8, 8), np.int16), np.diag([5.0, 1.0, 1.0, 1.0]), {"modality": "CT"})
+    seg = Segmentation(None, None)
+    assert with_vertebral_levels(one, seg, is_ct=True) is seg
