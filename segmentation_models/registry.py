@@ -313,6 +313,11 @@ def write_spec(spec: ModelSpec, directory: Path) -> Path:
     return path
 
 
+# The models `analyze`/`batch` use when none is named: one per modality; a series whose modality has
+# no registered default fails with that reason (others go on).
+DEFAULT_MODEL_NAMES: dict[str, str] = {"CT": "bonemuscle-ct-tissue", "MR": "bonemuscle-mr-dixon"}
+
+
 def registered_names(root: Path | None = None) -> list[str]:
     """Names of the models registered under ``root`` (default: the package's weights folder)."""
     root = root or registry_root()

@@ -109,6 +109,13 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         start = time.perf_counter()
         decoded = decode_unit(choice, workers=1)  # the pool already uses the cores: no nested pool
         decoded_at = time.perf_counter()
+        modality = str(decoded.volume.meta.get("modality") or "").upper()
+        wrong = [s.name for s in specs if s.modality.upper() != modality]
+        if wrong:  # the batcher runs every model on every unit: all must fit this one
+            raise ValueError(
+                f"model(s) {', '.join(wrong)} not trained on {modality or 'this modality'}: run this "
+                f"{modality} series with its own model (e.g. a separate batch with --model)"
+            )
         inputs: list[np.ndarray | None] = []
         scales = []
         for spec in specs:

@@ -21,7 +21,6 @@ from imaging.labels import MEASURED_LEVELS
 from imaging.measurements.levels import SliceConvention
 
 #: Registered names tried when neither --model nor --segmentation is given (the training recipes' names).
-DEFAULT_MODELS: tuple[str, ...] = ("tissue-2p5d", "vertebrae-3d")
 CONVENTIONS = {
     "mid_vertebral": SliceConvention.MID_VERTEBRAL,
     "transverse_processes": SliceConvention.TRANSVERSE_PROCESSES,
@@ -169,7 +168,7 @@ def _segmentation_source(args: argparse.Namespace) -> Any:
     from segmentation_models.inference import InferenceOptions
     from segmentation_models.loading import ModelLoadError, resolve_model
     from segmentation_models.postprocess import CtRule, VatWindow
-    from segmentation_models.registry import SpecError, registered_names
+    from segmentation_models.registry import DEFAULT_MODEL_NAMES, SpecError, registered_names
 
     rule = CtRule(vat=VatWindow.ALBERTA if args.vat_window == "alberta" else VatWindow.WIDE)
     files = list(args.segmentation or [])
@@ -181,10 +180,11 @@ def _segmentation_source(args: argparse.Namespace) -> Any:
     if files:
         return SegmentationSource(files=tuple(files), ct_rule=rule)
     if not names:
-        names = [n for n in DEFAULT_MODELS if n in registered_names()]
+        names = [n for n in DEFAULT_MODEL_NAMES.values() if n in registered_names()]
         if not names:
             raise CliError(
-                f"no default segmentation model is registered yet ({', '.join(DEFAULT_MODELS)}): give "
+                f"no default segmentation model is registered ({', '.join(DEFAULT_MODEL_NAMES.values())}): "
+                "give "
                 "--model NAME_OR_PATH, or precomputed labels with --segmentation FILE",
                 EXIT_USAGE,
             )

@@ -85,15 +85,33 @@ def run_segmentation(
         ValueError: a precomputed file that cannot be read or does not overlap the series.
     """
     if source.models:
+        models = models_for(source.models, volume)
         options = source.inference
         if options.ct_rule != source.ct_rule:
             from dataclasses import replace
 
             options = replace(options, ct_rule=source.ct_rule)
-        return segment(volume, source.models, options, fat_fraction_pct, fat_fraction_folded)
+        return segment(volume, models, options, fat_fraction_pct, fat_fraction_folded)
     opts = PrecomputedOptions(ct_rule=source.ct_rule)
     parts = [load_precomputed(p, volume, opts, fat_fraction_pct) for p in source.files]
     return combine(parts)
+
+
+def models_for(models: Sequence[LoadedModel], volume: Volume) -> tuple[LoadedModel, ...]:
+    """The given models trained on this series' modality (a CT network on MR signal gives nonsense).
+
+    Raises:
+        ValueError: none of them fits, naming what was given and what the series needs.
+    """
+    modality = str(volume.meta.get("modality") or "").upper()
+    fitting = tuple(m for m in models if m.spec.modality.upper() == modality)
+    if not fitting:
+        given = ", ".join(f"{m.spec.name} ({m.spec.modality})" for m in models)
+        raise ValueError(
+            f"no segmentation model for {modality or 'this'} series: given {given}; give a {modality} model "
+            "with --model, or precomputed labels with --segmentation"
+        )
+    return fitting
 
 
 def combine(parts: Sequence[Segmentation]) -> Segmentation:
