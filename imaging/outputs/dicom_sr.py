@@ -175,7 +175,8 @@ def build_sr(
     """The TID 1500 report of ``results['levels']``, referencing ``seg`` (when given) and the sources.
 
     Raises:
-        ValueError: when no source instance is given.
+        ValueError: when no source instance is given, or no level has a measurement (TID 1500
+            needs at least one measurement group).
     """
     sources = source_images(source_datasets)
     model = results.get("model") or {}
@@ -203,6 +204,8 @@ def build_sr(
             item = _group(level, entry, group, algorithm, seg, seg_frames, segment_numbers, slice_sources)
             if item is not None:
                 groups.append(item)
+    if not groups:
+        raise ValueError("no level was measured, so there is nothing to report")
     modality = str((results.get("series") or {}).get("modality") or sources[0].get("Modality", ""))
     procedure = (
         dicom_codes.LN.MRIUnspecifiedBodyRegion
@@ -212,7 +215,7 @@ def build_sr(
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),
         procedure_reported=procedure,
-        imaging_measurements=groups or None,
+        imaging_measurements=groups,
     )
     evidence = [*sources, seg] if seg is not None else sources
     return hd.sr.Comprehensive3DSR(

@@ -102,3 +102,10 @@ def test_without_seg_groups_reference_source_images(tmp_path: Path) -> None:
     groups = report.content.get_image_measurement_groups()
     assert len(groups) == 10  # 2 levels x 5 groups
     assert _values(path)[("L3", "muscle_area_cm2")] == results["levels"]["L3"]["muscle_area_cm2"]
+
+
+def test_no_measured_level_is_refused_with_the_reason(tmp_path: Path) -> None:
+    case = make_case(tmp_path / "src")
+    results = {**make_results(case), "levels": {}}
+    with pytest.raises(ValueError, match="no level was measured"):
+        build_sr(results, case.volume, case.datasets, None, [], software_version="t")
