@@ -77,16 +77,16 @@ def choose_slices(
 ) -> tuple[dict[str, LevelSlice], dict[str, str], list[str]]:
     """Representative slice per level, reasons for levels without one, and warnings.
 
-    Raises:
-        ValueError: a stated level for a series of more than one slice.
+    A stated level applies to single-slice series only (L3-only research archives often sit beside
+    full scans); a stack keeps its levels from the vertebra labels, and a warning says so.
     """
     warnings: list[str] = []
-    if options.stated_level is not None:
-        if volume.shape[0] != 1:
-            raise ValueError(
-                f"--level {options.stated_level} applies to single-slice series; this one has "
-                f"{volume.shape[0]} slices (levels are found from the vertebra labels)"
-            )
+    if options.stated_level is not None and volume.shape[0] != 1:
+        warnings.append(
+            f"--level {options.stated_level} applies to single-slice series; this one has "
+            f"{volume.shape[0]} slices, so its levels come from the vertebra labels"
+        )
+    elif options.stated_level is not None:
         found = {options.stated_level: single_slice_level(options.stated_level, volume)}
         if seg.vertebrae is not None:
             labelled = [n for n in seg.vertebrae.present() if n in MEASURED_LEVELS]
@@ -100,7 +100,11 @@ def choose_slices(
         reason = "no vertebra labels: vertebral levels cannot be assigned"
         if volume.shape[0] == 1:
             reason += " (for a single slice, state its level with --level)"
-        return {}, {level: reason for level in MEASURED_LEVELS}, [reason + "; all level values are null"]
+        return (
+            {},
+            {level: reason for level in MEASURED_LEVELS},
+            [*warnings, reason + "; all level values are null"],
+        )
     found, level_warnings = find_level_slices(seg.vertebrae, volume, options.convention)
     warnings.extend(level_warnings)
     not_measured: dict[str, str] = {}

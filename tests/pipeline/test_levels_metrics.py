@@ -100,10 +100,12 @@ def test_single_slice_with_stated_level_is_measured_the_same_way():
     assert result.levels["L3"]["trabecular_hu_mean"] == pytest.approx(200.0)
 
 
-def test_stated_level_is_refused_for_a_stack():
+def test_stated_level_is_ignored_for_a_stack_with_a_warning():
     volume, seg = _case()
-    with pytest.raises(ValueError, match="single-slice"):
-        measure_levels(volume, seg, LevelOptions(stated_level="L3"), 1.5, "no")
+    stated = measure_levels(volume, seg, LevelOptions(stated_level="L1"), 1.5, "no")
+    plain = measure_levels(volume, seg, LevelOptions(), 1.5, "no")
+    assert stated.levels == plain.levels  # levels still come from the vertebra labels
+    assert any("applies to single-slice series" in w for w in stated.warnings)
 
 
 def test_mr_has_no_hu_values_and_says_so():
