@@ -88,6 +88,23 @@ def reference_component(components: Mapping[DixonComponent, Any]) -> DixonCompon
     return next(c for c in REFERENCE_ORDER if c in components)
 
 
+def network_image(volumes: Mapping[DixonComponent, Volume]) -> Volume | None:
+    """The image an MR tissue network reads: the in-phase magnitude, as the Dixon model was trained on.
+
+    Water alone shows fat as dark as air, so compartments are drawn on in-phase (water + fat signal);
+    a set without in-phase but with water and fat gets their sum (the in-phase magnitude up to noise).
+    None when neither exists (an in/opposed-less, water/fat-less set has no fat fraction anyway).
+    """
+    ip = volumes.get(DixonComponent.IN_PHASE)
+    if ip is not None:
+        return ip
+    water, fat = volumes.get(DixonComponent.WATER), volumes.get(DixonComponent.FAT)
+    if water is None or fat is None:
+        return None
+    summed = water.array.astype(np.float32) + fat.array.astype(np.float32)
+    return Volume(summed, water.affine, dict(water.meta))
+
+
 def dixon_fat_fraction(volumes: Mapping[DixonComponent, Volume]) -> DixonFatFraction:
     """Fat-fraction map (percent) from the scanner's water/fat images, else from in/opposed phase.
 

@@ -29,7 +29,7 @@ from imaging.matching import Match
 from imaging.outputs import write_series_outputs
 from imaging.outputs.results_json import SCHEMA_VERSION
 from imaging.pipeline.levels_metrics import SMI_NOTE, LevelOptions, LevelsResult, measure_levels
-from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block
+from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block, network_image
 from imaging.pipeline.segmentation_source import SegmentationSource, run_segmentation
 from imaging.pipeline.subject import SubjectSources, subject_for
 from imaging.pipeline.vertebral_levels import with_vertebral_levels
@@ -78,6 +78,12 @@ class DecodedUnit:
     volume: Volume
     dff: DixonFatFraction | None = None
     series_list: tuple[dict[str, Any], ...] = ()
+    network_image: Volume | None = None  # MR: the in-phase image the network reads (same grid as volume)
+
+    @property
+    def model_volume(self) -> Volume:
+        """What a network segments: the MR network image when there is one, else the volume itself."""
+        return self.network_image if self.network_image is not None else self.volume
 
 
 def decode_unit(choice: StudyChoice, workers: int | None = None) -> DecodedUnit:
@@ -96,7 +102,8 @@ def decode_unit(choice: StudyChoice, workers: int | None = None) -> DecodedUnit:
         series_list = tuple(
             _series_ref(e, c) for c, e in zip(choice.dixon_components, choice.chosen, strict=True)
         )
-        return DecodedUnit(choice, entry, volumes[dff.reference], dff, series_list)
+        image = network_image(volumes)
+        return DecodedUnit(choice, entry, volumes[dff.reference], dff, series_list, image)
     entry = choice.chosen[0]
     return DecodedUnit(choice, entry, assemble_volume(entry.instances, workers=workers))
 
@@ -104,7 +111,8 @@ def decode_unit(choice: StudyChoice, workers: int | None = None) -> DecodedUnit:
 def segment_decoded(decoded: DecodedUnit, source: SegmentationSource) -> Segmentation:
     """Labels for a decoded unit from the networks or files (Dixon: with its fat-fraction map)."""
     if decoded.dff is not None:
-        return run_segmentation(source, decoded.volume, decoded.dff.map.percent, decoded.dff.map.folded)
+        volume = decoded.model_volume  # on the reference grid (checked), so labels land there too
+        return run_segmentation(source, volume, decoded.dff.map.percent, decoded.dff.map.folded)
     return run_segmentation(source, decoded.volume)
 
 

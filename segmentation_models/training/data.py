@@ -12,7 +12,8 @@ IMAT fraction 0-20 %, organ and bowel layout (the anatomy seed), arms in or out,
 contrast phase, kVp, kernel, noise 0.4-2.5x the kernel default, slice thickness 1-5 mm, pixel size
 +-10 % around the model's (scale augmentation with exact labels), body off-centre, and a cropped
 reconstruction field of view in a quarter of cases (voxels outside it are background targets: the
-image holds nothing there). MR cases render Dixon in-phase magnitudes (1.5 / 3 T, SNR 15-60).
+image holds nothing there). MR cases render Dixon in-phase magnitudes (1.5 / 3 T, SNR 15-60): the one
+image an MR network reads (imaging.pipeline.mr_metrics.network_image gives it the set's in-phase series).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Case:
     source: str  # "phantom", "real" or "user"
     train_slices: tuple[int, ...]  # slices usable as centre slices for training
     tissue: np.ndarray | None = None  # phantom truth tissue labels (imaging.labels.TISSUE_NAMES)
+    # MR phantoms: fat fraction (%) from the rendered water/fat images by the pipeline's formula, so the
+    # evaluation splits IMAT as `analyze` does; not cached (evaluation renders its cases afresh)
+    fat_fraction: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.image.shape != self.target.shape or self.image.ndim != 3:
@@ -115,6 +119,7 @@ def sample_phantom_settings(
 
 def render_phantom_case(s: PhantomSettings) -> Case:
     """Render the case ``s`` describes: image, compartment targets and truth tissue labels."""
+    from imaging.measurements.dixon import background_noise_sd, fat_fraction
     from segmentation_models.phantoms import SubjectParams, axial_grid, make_phantom, render_ct, render_dixon
 
     phantom = make_phantom(SubjectParams(**s.params))
@@ -131,6 +136,7 @@ def render_phantom_case(s: PhantomSettings) -> Case:
         center_xy=(cx + s.center_offset_mm[0], cy + s.center_offset_mm[1]),
     )
     rng = np.random.default_rng([DATA_VERSION, s.seed, 1])
+    ff = None
     if s.modality == "CT":
         outside = -2048
         hu, labels = render_ct(
@@ -152,6 +158,13 @@ def render_phantom_case(s: PhantomSettings) -> Case:
         )
         labels, image = dixon.labels, dixon.in_phase.astype(np.float32)
         in_fov = np.ones(image.shape, dtype=bool)
+        ff = fat_fraction(
+            dixon.water,
+            dixon.fat,
+            background_noise_sd(dixon.in_phase),
+            source="scanner_water_fat",
+            folded=False,
+        ).percent
     comp = tg.phantom_compartments(labels.fine)
     comp[~in_fov] = tg.CLASS_INDEX["background"]
     tissue = labels.tissue.copy()
@@ -165,6 +178,7 @@ def render_phantom_case(s: PhantomSettings) -> Case:
         source="phantom",
         train_slices=tuple(range(s.n_slices)),
         tissue=tissue,
+        fat_fraction=ff,
     )
 
 

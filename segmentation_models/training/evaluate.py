@@ -89,7 +89,7 @@ def evaluate_phantoms(
     and pushes voxels across the HU windows whatever the compartments are (see the oracle column).
     """
     from segmentation_models.inference import InferenceOptions, segment
-    from segmentation_models.postprocess import tissue_from_ct
+    from segmentation_models.postprocess import tissue_from_ct, tissue_from_mr
     from segmentation_models.training.data import render_phantom_case, sample_phantom_settings
 
     net, oracle = DiceTable(), DiceTable()
@@ -107,13 +107,17 @@ def evaluate_phantoms(
         from imaging.volume import Volume
 
         volume = Volume(case.image, affine, {"modality": case.modality})
-        seg = segment(volume, model, InferenceOptions(device="cpu", batch_size=4))
+        opts = InferenceOptions(device="cpu", batch_size=4)
+        seg = segment(volume, model, opts, fat_fraction_pct=case.fat_fraction)
         truth = LabelMap(case.tissue, dict(TISSUE_NAMES))
         comp = LabelMap(
             np.log2(np.maximum(case.target, 1)).astype(np.uint8), dict(model.spec.heads[0].classes)
         )
         net.add(case.name, seg.tissue, truth, EVAL_TISSUES)
-        oracle.add(case.name, tissue_from_ct(comp, case.image).tissue, truth, EVAL_TISSUES)
+        if case.modality == "CT":
+            oracle.add(case.name, tissue_from_ct(comp, case.image).tissue, truth, EVAL_TISSUES)
+        else:  # MR: compartments as they are, IMAT by the fat-fraction threshold (as analyze does)
+            oracle.add(case.name, tissue_from_mr(comp, case.fat_fraction).tissue, truth, EVAL_TISSUES)
         slices += case.image.shape[0]
         row = net.per_case[-1]
         log(f"{case.name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)))
