@@ -55,7 +55,7 @@ def identify_levels(
         column = spine.trace_column(opened, trunk, grid, options)
     except ValueError as exc:
         return _empty(volume, str(exc), t)
-    blobs, discs = _discs(volume, bone_mask, column, grid, options)
+    blobs, discs, between = _discs(volume, bone_mask, column, grid, options)
     column = replace(column, blobs=blobs)
     bodies = spine.split_bodies(column, valid, grid, options, discs)
     t["column_s"] = time.perf_counter() - t0
@@ -66,7 +66,8 @@ def identify_levels(
     t["anchors_s"] = time.perf_counter() - t0
     report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
     report = _with_anchor_warnings(report, bodies, sacrum, options)
-    instances_work = _whole_vertebrae(bodies, filled & ~ribs.mask, column, grid, options)
+    keep = filled & ~ribs.mask & ~_body_region(between, column, grid)
+    instances_work = _whole_vertebrae(bodies, keep, column, grid, options)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
     for f in report.vertebrae:
@@ -103,9 +104,10 @@ def _trunk_box(trunk: np.ndarray) -> tuple[slice, slice, slice]:
 
 def _discs(
     volume: Volume, bone_mask: np.ndarray | None, column: spine.Column, grid: WorkGrid, options: LevelOptions
-) -> tuple[np.ndarray, np.ndarray]:
-    """Column blobs with non-disc gaps bridged, and the disc slices, from the core profile: HU on
-    CT (soft tissue ~40 HU), bone-mask fraction otherwise."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column blobs with non-disc gaps bridged, the disc slices, from the core profile (HU on CT,
+    soft tissue ~40 HU; bone-mask fraction otherwise), and on CT the slices whose centre lies
+    between two bodies by the cortical-ring test (:func:`spine.nonbody_slices`; none on MR)."""
     if bone_mask is None:
         profile = spine.core_profile(volume.array, volume.affine, column, grid)
         soft = options.soft_tissue_hu
@@ -113,7 +115,30 @@ def _discs(
         profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
         soft = 0.0
     blobs = spine.bridge_gaps(column.blobs, profile, column, soft)
-    return blobs, spine.disc_slices(profile, column, grid, soft, options.disc_drop)
+    discs = spine.disc_slices(profile, column, grid, soft, options.disc_drop)
+    between = np.zeros_like(discs)
+    if bone_mask is None:
+        rim = spine.rim_profile(volume.array, volume.affine, column, grid)
+        between = spine.nonbody_slices(profile, rim, column, options.bone_hu)
+        blobs[between] = False  # a slice between bodies is never part of one
+        discs |= between
+    return blobs, discs, between
+
+
+def _body_region(slices: np.ndarray, column: spine.Column, grid: WorkGrid) -> np.ndarray:
+    """The body's cross-section (an ellipse a little larger than the body) on ``slices``: bone there is
+    an endplate blurred into the disc and labels no vertebra; the arch behind it still does."""
+    out = np.zeros(grid.shape, dtype=bool)
+    ks = np.flatnonzero(slices)
+    if ks.size == 0:
+        return out
+    xc, yc, hw = column.interpolated()
+    x = grid.x_mm(np.arange(grid.shape[2]))
+    y = grid.y_mm(np.arange(grid.shape[1]))
+    for k in ks:
+        a, b = hw[k] + 3.0, 0.8 * hw[k] + 3.0
+        out[k] = ((x[None, :] - xc[k]) / a) ** 2 + ((y[:, None] - yc[k]) / b) ** 2 <= 1.0
+    return out
 
 
 def _findings(

@@ -221,6 +221,47 @@ def core_profile(values: np.ndarray, affine: np.ndarray, column: Column, grid: W
     return out
 
 
+def rim_profile(values: np.ndarray, affine: np.ndarray, column: Column, grid: WorkGrid) -> np.ndarray:
+    """Per working slice, the median over 16 rays from the centreline of the brightest value within
+    1.4 body half-widths: the cortical ring's level where the slice cuts a body's wall, the core's own
+    level where it cuts a flat plate or the disc."""
+    xc, yc, hw = column.interpolated()
+    inv = np.linalg.inv(affine)
+    ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    frac = np.linspace(0.0, 1.4, 24)
+    src = np.asarray(values, dtype=np.float32)
+    out = np.empty(len(xc))
+    for k in range(len(xc)):
+        d = np.tile(frac * float(hw[k]), ang.size)
+        a = np.repeat(ang, frac.size)
+        pts = np.stack([xc[k] + d * np.cos(a), yc[k] + d * np.sin(a), np.full(d.size, grid.z_mm(k))])
+        kji = inv[:3, :3] @ pts + inv[:3, 3:4]
+        vals = ndimage.map_coordinates(src, kji, order=1, mode="nearest").reshape(ang.size, frac.size)
+        out[k] = np.median(vals.max(axis=1))
+    return out
+
+
+def nonbody_slices(core: np.ndarray, rim: np.ndarray, column: Column, bone_hu: float) -> np.ndarray:
+    """Working slices whose centre lies between two bodies, from the CT core and rim profiles.
+
+    A slice inside a body cuts its cortical wall: a ring clearly brighter than the marrow, or, at an
+    endplate, a plate with a still brighter rim (the wall adds to the plate). Between bodies a slice
+    shows either no ring at all (the disc; at most a faint partial-volume ring) or, where thick slices
+    blur an endplate into the disc, a *flat* cortical-level plate with no brighter rim. Osteoporotic
+    marrow can read like the disc (both ~90 HU with contrast), so the core alone cannot tell a disc
+    from a body; the ring can. The sacrum (a uniform block of ~250-300 HU) is neither: its core is
+    bone and below cortical level.
+    """
+    present = np.isfinite(column.x_mm)
+    out = np.zeros(len(core), dtype=bool)
+    if present.sum() < 3:
+        return out
+    cortex = float(np.median(rim[present]))  # most column slices cut a body's wall
+    no_ring = (core < bone_hu) & (rim < 0.75 * cortex)
+    flat_plate = (core >= 0.8 * cortex) & (rim < 1.06 * core)
+    return no_ring | flat_plate
+
+
 def disc_slices(
     profile: np.ndarray, column: Column, grid: WorkGrid, soft_value: float, drop: float
 ) -> np.ndarray:

@@ -43,7 +43,7 @@ class WorkGrid:
 
 
 def work_grid_for(
-    volume: Volume, inplane_mm: float = 1.2, z_range_mm: tuple[float, float] = (2.0, 3.0)
+    volume: Volume, inplane_mm: float = 1.2, z_range_mm: tuple[float, float] = (2.0, 5.0)
 ) -> WorkGrid:
     """The axis-aligned grid covering ``volume``'s world bounding box.
 
