@@ -13,6 +13,12 @@ user's stated level for a single slice) the entry holds the contract keys plus e
 
 SMI (muscle area / height²) is given at every level because users ask for it, but published SMI
 cut-offs are defined at L3 only; :data:`SMI_NOTE` says so in results.json.
+
+A vertebra whose body is cut by the scanned range has no mid-vertebral slice, so it gets no ``levels``
+entry (the contract requires an integer ``slice_index`` there, and the SR and QA outputs are cut at it).
+Its trabecular attenuation is still measurable on the slices that show the body, as a radiologist
+would read it: :attr:`LevelsResult.cut_levels` holds those values (CT only) with every slice-dependent
+value null and the reason, and a warning carries the numbers so they reach results.json.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from imaging.volume import Volume
 from segmentation_models.class_schema import Segmentation
 
 MIN_SLAB_SLICES = 3
+CUT_BODY_REASON = "body cut by the scan range: mid-vertebral slice not established"
 SMI_NOTE = (
     "smi_cm2_m2 is muscle area / height² at every level; published SMI cut-offs are defined at L3 only "
     "(the classification uses L3, or Derstine's fallback level when L3 is missing)"
@@ -70,6 +77,7 @@ class LevelsResult:
     volumes: dict[str, Any]
     not_measured: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    cut_levels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def choose_slices(
@@ -169,7 +177,69 @@ def measure_levels(
     if slab_note:
         warnings.append(slab_note)
     volumes = _covered_volumes(volume, seg, tissue) if not partial else {"withheld": "partial labels"}
-    return LevelsResult(levels, slices, volumes, not_measured, warnings)
+    cut = _cut_levels(volume, seg, slices, hu, contrast, warnings) if is_ct else {}
+    return LevelsResult(levels, slices, volumes, not_measured, warnings, cut)
+
+
+def _cut_levels(
+    volume: Volume,
+    seg: Segmentation,
+    slices: Mapping[str, LevelSlice],
+    hu: np.ndarray | None,
+    contrast: str,
+    warnings: list[str],
+) -> dict[str, dict[str, Any]]:
+    """Body-only values of vertebrae whose body touches the first or last slice (see the module docstring).
+
+    Trabecular HU is intensive: a mean over the visible part of the body reads the same bone, so it is
+    kept (same ROI rules, incl. the minimum area); the ROI's central-height cut then applies to the
+    visible part, which still excludes the one endplate in view. Muscle HU over the visible body's
+    slices is given for the same reason. Areas, SMI, slice index and z stay null: they need the slice.
+    """
+    if seg.vertebrae is None or hu is None or volume.shape[0] < 2:
+        return {}
+    last = volume.shape[0] - 1
+    out: dict[str, dict[str, Any]] = {}
+    for name in MEASURED_LEVELS:
+        if name in slices or not seg.vertebrae.mask(name).any():
+            continue
+        body = vertebral_body_mask(seg.vertebrae.mask(name), volume)
+        span = np.flatnonzero(body.any(axis=(1, 2)))
+        if span.size == 0 or (span[0] != 0 and span[-1] != last):
+            continue
+        result = trabecular_hu(hu, body, volume)
+        entry: dict[str, Any] = {
+            "slice_index": None,
+            "z_mm": None,
+            "reason": CUT_BODY_REASON,
+            "visible_body_slices": [int(span[0]), int(span[-1])],
+            "contrast": contrast,
+            "trabecular_hu_mean": _round(result.hu_mean),
+            "trabecular_hu_median": _round(result.hu_median),
+            "trabecular_roi_voxels": result.roi_voxels,
+            "muscle_hu_mean": _muscle_hu_over(seg.tissue, hu, span),
+            **{key: None for key in ("muscle_area_cm2", "imat_area_cm2", "sat_area_cm2", "vat_area_cm2")},
+            "smi_cm2_m2": None,
+        }
+        out[name] = entry
+        if result.reason:
+            warnings.append(f"{name}: {CUT_BODY_REASON}; trabecular HU null: {result.reason}")
+        else:
+            warnings.append(
+                f"{name}: {CUT_BODY_REASON}; trabecular HU {entry['trabecular_hu_mean']:.1f} (median "
+                f"{entry['trabecular_hu_median']:.1f}, contrast {contrast}) from the partially covered body "
+                f"(slices {span[0]}-{span[-1]}); areas, SMI, slice_index and z_mm null"
+            )
+    return out
+
+
+def _muscle_hu_over(tissue: LabelMap | None, hu: np.ndarray, span: np.ndarray) -> float | None:
+    """Mean HU of skeletal muscle over the slices ``span[0]..span[-1]`` (None without muscle labels)."""
+    if tissue is None:
+        return None
+    block = slice(int(span[0]), int(span[-1]) + 1)
+    muscle = tissue.array[block] == _tissue_value("skeletal_muscle")
+    return _round(float(hu[block][muscle].astype(np.float64).mean())) if muscle.any() else None
 
 
 def _withhold_partial(entry: dict[str, Any]) -> None:

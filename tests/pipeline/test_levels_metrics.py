@@ -123,3 +123,39 @@ def test_thick_slices_give_no_slab_and_a_warning():
     result = measure_levels(volume, seg, LevelOptions(slab_mm=5.0), height_m=1.5, contrast="no")
     assert "muscle_area_cm2_slab" not in result.levels["L3"]
     assert any("slab means" in w for w in result.warnings)
+
+
+def test_body_cut_by_the_scan_range_keeps_trabecular_and_muscle_hu_only():
+    volume, seg = _case()  # L2's body runs off the last slice
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="yes")
+    assert "L2" not in result.levels  # no integer slice_index: not a contract level entry
+    cut = result.cut_levels["L2"]
+    assert cut["trabecular_hu_mean"] == pytest.approx(200.0)
+    assert cut["trabecular_hu_median"] == pytest.approx(200.0)
+    assert cut["muscle_hu_mean"] == pytest.approx(50.0)
+    assert cut["contrast"] == "yes"
+    assert cut["visible_body_slices"] == [12, 15]
+    for key in ("slice_index", "z_mm", "muscle_area_cm2", "sat_area_cm2", "smi_cm2_m2"):
+        assert cut[key] is None, key
+    assert "mid-vertebral slice not established" in cut["reason"]
+    assert any(w.startswith("L2: body cut") and "partially covered" in w for w in result.warnings)
+    assert set(result.cut_levels) == {"L2"}  # L3 is complete, L1 absent
+
+
+def test_cut_body_too_small_for_an_roi_gives_null_with_the_reason():
+    volume, seg = _case()
+    vert = seg.vertebrae.array.copy()
+    # L2 only 14 mm wide: survives the 6 mm body opening, but its ROI (5 mm inside, anterior half) is
+    # about 4 x 6 mm, under the 40 mm² minimum
+    vert[12:, :, 22:] = 0
+    seg = Segmentation(seg.tissue, LabelMap(vert, dict(VERTEBRA_NAMES)))
+    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    cut = result.cut_levels["L2"]
+    assert cut["trabecular_hu_mean"] is None and cut["trabecular_hu_median"] is None
+    assert cut["muscle_hu_mean"] == pytest.approx(50.0)
+    assert any(w.startswith("L2: body cut") and "trabecular HU null" in w for w in result.warnings)
+
+
+def test_mr_gives_no_cut_level_values():
+    volume, seg = _case(modality="MR")
+    assert measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="unknown").cut_levels == {}
