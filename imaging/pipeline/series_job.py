@@ -227,6 +227,7 @@ def build_results(
         },
         "levels": level_entries,
         "levels_not_measured": levels.not_measured,
+        "levels_cut_by_scan_range": levels.cut_levels,
         "volumes_ml": levels.volumes,
         "classification": classification,
         "classification_config": {**config_summary(), "description": DEFAULT_DESCRIPTION},
