@@ -66,7 +66,9 @@ def identify_levels(
     t["anchors_s"] = time.perf_counter() - t0
     report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
     report = _with_anchor_warnings(report, bodies, sacrum, options)
-    keep = filled & ~ribs.mask & ~_body_region(between, column, grid)
+    # Bone plus the bodies' filled cross-sections: a hole that filling closed elsewhere (a canal
+    # misjudged as marrow) would fuse the arch to the body and widen it in the label map.
+    keep = (bone | blobs) & ~ribs.mask & ~_body_region(between, column, grid)
     instances_work = _whole_vertebrae(bodies, keep, column, grid, options)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)

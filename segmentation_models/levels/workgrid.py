@@ -48,9 +48,11 @@ def work_grid_for(
     """The axis-aligned grid covering ``volume``'s world bounding box.
 
     In-plane spacing is the coarser of ``inplane_mm`` and the input's pixel size; z spacing is the
-    input's step along z (its slice spacing for axial series), clipped to ``z_range_mm``: thick
-    slices are not interpolated into false detail, and thin ones are analysed at 2 mm, still well
-    below the thinnest disc (~5 mm), to keep a long thin-slice series to seconds.
+    input's step along z (its slice spacing for axial series), clipped to ``z_range_mm``. Slices up
+    to 5 mm are analysed on their own positions: a working slice interpolated between a disc slice
+    and an endplate slice would be neither, and the disc test needs each slice to be one or the
+    other. Thin ones are analysed at 2 mm, still well below the thinnest disc (~5 mm), to keep a
+    long thin-slice series to seconds.
     """
     a = volume.affine
     n = np.array(volume.shape, dtype=np.float64) - 1.0
