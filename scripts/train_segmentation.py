@@ -24,6 +24,26 @@ REAL_CT = "ct_upper_abdomen_b"
 REAL_HELD_OUT = tuple(range(14, 20))  # tail slices of the 20-slice real CT, never trained on
 
 
+DESIGN = """\
+- 2.5-D: body composition is defined on axial slices and clinical slice thickness runs 0.6-5 mm; a 2-D
+  network on in-plane resampled slices never interpolates across thick slices, and the two neighbouring
+  slices as channels give the through-plane cue that separates bowel from muscle.
+- Small DynUNet (MONAI's nnU-Net, 16-192 filters, 5 levels, ~1.6 M parameters) at 1.5 mm in-plane: trainable
+  on a CPU and cheap at inference; batch norm so that 128-160 px training crops and 288 px inference windows
+  see the same statistics. Probabilities are mapped back to the series grid linearly and argmaxed there.
+- The network predicts compartments, not tissues: tissues come from the Alberta HU windows inside them
+  (postprocess.py), so IMAT is measured from attenuation. Phantom targets (training/targets.py): each muscle
+  to its group (psoas; paraspinal; quadratus lumborum; rectus/obliques/transversus = abdominal_wall;
+  latissimus/arm/iliacus/gluteal = other_muscle); intermuscular septa and intramuscular fat to the group of
+  the nearest muscle in the slice; SAT and arm fat = subcutaneous_fat; VAT and renal sinus fat =
+  visceral_fat; cortex, trabecular bone, posterior elements, ribs, sacrum, ilium, humerus = bone; air and
+  couch = background; everything else (skin, organs, bowel, discs, canal, vessels) = other_soft_tissue.
+- Partial labels are sets of allowed classes: TotalSegmentator background excludes only the classes it
+  segments, so it never teaches "background" where fat or unsegmented muscle lies.
+- The oracle column (truth compartments + the same windows) is the ceiling the windowing rule itself
+  allows on these phantoms: noise moves voxels across window edges whatever the compartments are."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     return args.func(args)
@@ -157,6 +177,7 @@ def _train(args: argparse.Namespace) -> int:
         },
         sections={
             **({"Notes on this run": args.card_note} if args.card_note else {}),
+            "Design and targets": DESIGN,
             "Held-out phantom validation, routine acquisition": evaluate.phantom_markdown(routine),
             "Held-out phantom validation, training randomisation": evaluate.phantom_markdown(phantoms),
             "Real data, case by case": _real_text(reals),

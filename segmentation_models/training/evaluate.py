@@ -131,6 +131,7 @@ class RealEvaluation:
     dice_held_out_slices: dict[str, float | None]
     held_out_slices: tuple[int, ...]
     n_slices: int
+    voxels: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (reference, predicted)
 
 
 def evaluate_real_ct(
@@ -158,6 +159,7 @@ def evaluate_real_ct(
         scores(held) if held.any() else {},
         tuple(int(k) for k in held_out),
         volume.shape[0],
+        {k: (int(ref_c.mask(v).sum()), int(pred_c.mask(v).sum())) for k, v in names.items()},
     )
 
 
@@ -193,9 +195,13 @@ def phantom_markdown(ev: PhantomEvaluation) -> str:
 
 def real_markdown(evs: Sequence[RealEvaluation]) -> str:
     """Per real case: Dice vs TotalSegmentator for the classes its map gives."""
-    lines = ["| case | slices | class | Dice all slices | Dice held-out slices |", "|---|---|---|---|---|"]
+    lines = [
+        "| case | slices | class | Dice all slices | Dice held-out slices | voxels reference / predicted |",
+        "|---|---|---|---|---|---|",
+    ]
     for ev in evs:
         for k, v in ev.dice.items():
             held = _fmt(ev.dice_held_out_slices.get(k)) if ev.held_out_slices else "none held out"
-            lines.append(f"| {ev.case} | {ev.n_slices} | {k} | {_fmt(v)} | {held} |")
+            ref, pred = ev.voxels.get(k, (None, None))
+            lines.append(f"| {ev.case} | {ev.n_slices} | {k} | {_fmt(v)} | {held} | {ref} / {pred} |")
     return "\n".join(lines)
