@@ -1,8 +1,9 @@
 """Train, evaluate and fine-tune the tissue compartment networks (thin CLI over segmentation_models.training).
 
-    # the default CT model, as registered (CPU: ~40 min on 2 cores; a GPU is used when present)
+    # the default CT model (its card records the exact commands; a GPU with AMP is used when present)
     .venv/bin/python scripts/train_segmentation.py train --name bonemuscle-ct-tissue \
-        --cache-dir /tmp/bm-cache --n-phantoms 240 --iterations 400 --max-minutes 32
+        --cache-dir /tmp/bm-cache --n-phantoms 240 --iterations 2100 --batch-size 6 --crop 160
+    # a run cut by --max-minutes / --stop-after continues where it stopped with --resume
 
     # re-measure a registered model (held-out phantoms + real CT) and rewrite its card's numbers
     .venv/bin/python scripts/train_segmentation.py evaluate --model bonemuscle-ct-tissue
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--eval-phantoms", type=int, default=10)
         q.add_argument("--resume", action="store_true", help="continue from the work dir's checkpoint")
+        q.add_argument("--stop-after", type=int, default=None, help="stop at this iteration (resume later)")
 
     t = sub.add_parser("train", help="train a compartment model on phantoms (+ real CT partial labels)")
     common(t)
@@ -146,6 +148,7 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         max_minutes=args.max_minutes,
+        stop_after=args.stop_after,
         augment=AugmentConfig(crop=args.crop),
     )
     work = args.work_dir or (args.cache_dir / "runs" / args.name)
