@@ -45,7 +45,7 @@ from imaging.ingest.discovery import discover
 from imaging.ingest.model import FileProblem
 from imaging.ingest.selection import StudyChoice, choose_series
 from imaging.ingest.series_index import build_index
-from imaging.outputs import software_version, update_cohort
+from imaging.outputs import software_version, update_cohort, write_cohort_page
 from imaging.pipeline.run import summary_line
 from imaging.pipeline.series_job import JobOptions, unit_label
 
@@ -384,6 +384,11 @@ def run_batch(
         queued = [k for k in db.queued_keys() if k in known]
         run = _Run(units, job, options, db, progress)
         run.run(queued)
+        if (options.out_dir / "cohort.csv").is_file():  # after the final cohort flush
+            try:
+                write_cohort_page(options.out_dir)
+            except (OSError, ValueError) as exc:  # the summary page must not fail a finished run
+                progress.note(f"cohort.html not written: {exc}")
         rows = db.rows()
         counts = db.counts()
     failures = [(r.label, r.reason or "?") for r in rows if r.status is Status.FAILED]

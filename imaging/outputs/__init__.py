@@ -13,6 +13,7 @@ Public API (the pipeline calls one function per series, then one per run)::
         fat_fraction_pct=None,  # Dixon MR: float array on the grid, percent
     )
     update_cohort(out_root / "cohort.csv", [results, ...])   # merge rows (batch: per finished series)
+    write_cohort_page(out_root)   # cohort.html from cohort.csv (after the last merge of a run)
 
 ``written`` is a :class:`SeriesOutputs` with the folder, the paths written and ``problems``: a derived
 object that could not be made (e.g. a SEG with no label present) is reported there, with the reason,
@@ -22,7 +23,7 @@ The pipeline should copy ``problems`` into its warnings for the batch record.
 Modules, one job each: :mod:`.paths` (layout, sanitising, atomic writes), :mod:`.results_json`
 (contract validator), :mod:`.label_files` (NIfTI + label tables), :mod:`.dicom_seg` (SEG),
 :mod:`.dicom_sr` (TID 1500 SR), :mod:`.qa_png` (overlays), :mod:`.report_html`, :mod:`.cohort`,
-:mod:`.codes` (every DICOM code used, documented).
+:mod:`.cohort_page` (cohort.html), :mod:`.codes` (every DICOM code used, documented).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import pydicom
 
 from imaging.labels import LabelMap
 from imaging.outputs.cohort import update_cohort
+from imaging.outputs.cohort_page import write_cohort_page
 from imaging.outputs.paths import (
     series_dir,
     write_bytes_atomic,
@@ -55,6 +57,7 @@ __all__ = [
     "software_version",
     "update_cohort",
     "validate_results",
+    "write_cohort_page",
     "write_series_outputs",
 ]
 

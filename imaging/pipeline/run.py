@@ -17,7 +17,7 @@ from imaging.ingest.discovery import discover
 from imaging.ingest.model import FileProblem, IngestError
 from imaging.ingest.selection import NotChosen, StudyChoice, choose_series
 from imaging.ingest.series_index import build_index
-from imaging.outputs import update_cohort
+from imaging.outputs import update_cohort, write_cohort_page
 from imaging.pipeline.levels_metrics import level_summary
 from imaging.pipeline.series_job import JobOptions, UnitOutcome, analyse_unit, unit_label
 
@@ -89,12 +89,19 @@ def analyze_path(
     options: JobOptions,
     echo: Callable[[str], None] = lambda _line: None,
 ) -> RunReport:
-    """Analyse everything under ``path`` into ``out_dir`` and merge ``out_dir/cohort.csv``."""
+    """Analyse everything under ``path`` into ``out_dir``, merge ``out_dir/cohort.csv``, write cohort.html."""
     units, set_aside, problems = plan_units(path)
     outcomes = analyze_units(units, options, out_dir, echo)
     finished = [o.results for o in outcomes if o.ok and o.results is not None]
     cohort = update_cohort(out_dir / "cohort.csv", finished) if finished else None
-    return RunReport(tuple(outcomes), tuple(set_aside), tuple(problems), cohort)
+    warnings: list[str] = []
+    if cohort is not None:
+        try:
+            write_cohort_page(out_dir)
+        except (OSError, ValueError) as exc:  # the summary page must not cost the series their results
+            warnings.append(f"cohort.html not written: {exc}")
+            echo(warnings[-1])
+    return RunReport(tuple(outcomes), tuple(set_aside), tuple(problems), cohort, tuple(warnings))
 
 
 def summary_line(outcome: UnitOutcome) -> str:
