@@ -123,9 +123,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     outcomes = analyze_units(units, options, out_dir, echo)
     finished = [o.results for o in outcomes if o.ok and o.results is not None]
     if finished:
-        from imaging.outputs import update_cohort
+        from imaging.outputs import update_cohort, write_cohort_page
 
         update_cohort(out_dir / "cohort.csv", finished)
+        write_cohort_page(out_dir)
     for item in set_aside:
         out.write(f"  not analysed: {item.entry.label}: {item.reason}\n")
     for problem in problems:
