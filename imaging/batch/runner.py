@@ -384,7 +384,9 @@ def run_batch(
         queued = [k for k in db.queued_keys() if k in known]
         run = _Run(units, job, options, db, progress)
         run.run(queued)
-        if (options.out_dir / "cohort.csv").is_file():  # after the final cohort flush
+        page = options.out_dir / "cohort.html"
+        # after the final cohort flush; a run that finished nothing leaves every output untouched
+        if (options.out_dir / "cohort.csv").is_file() and (run.done_now or not page.is_file()):
             try:
                 write_cohort_page(options.out_dir)
             except (OSError, ValueError) as exc:  # the summary page must not fail a finished run
