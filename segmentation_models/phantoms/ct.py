@@ -20,7 +20,7 @@ from scipy import ndimage
 
 from segmentation_models.phantoms.anatomy import Phantom, Sampled
 from segmentation_models.phantoms.grid import Grid
-from segmentation_models.phantoms.labels import Fine, PhantomLabels
+from segmentation_models.phantoms.labels import MUSCLE_FINES, Fine, PhantomLabels
 from segmentation_models.phantoms.spine import LEVELS
 
 
@@ -106,19 +106,7 @@ _ENHANCEMENT: dict[Contrast, dict[Fine, float]] = {
     },
 }
 _MUSCLE_ENHANCEMENT = {Contrast.NONE: 0.0, Contrast.ARTERIAL: 5.0, Contrast.PORTAL: 8.0}
-_MUSCLES = (
-    Fine.PSOAS,
-    Fine.QUADRATUS_LUMBORUM,
-    Fine.PARASPINAL,
-    Fine.RECTUS_ABDOMINIS,
-    Fine.EXTERNAL_OBLIQUE,
-    Fine.INTERNAL_OBLIQUE,
-    Fine.TRANSVERSUS_ABDOMINIS,
-    Fine.LATISSIMUS_DORSI,
-    Fine.ARM_MUSCLE,
-    Fine.ILIACUS,
-    Fine.GLUTEAL,
-)
+_MUSCLES = MUSCLE_FINES
 # In-plane PSF sigma (mm), edge enhancement gain and default noise SD per kernel.
 _PSF_MM = {Kernel.SOFT: 0.65, Kernel.SHARP: 0.35}
 _SHARPEN = {Kernel.SOFT: 0.0, Kernel.SHARP: 0.6}

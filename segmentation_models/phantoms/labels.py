@@ -69,7 +69,8 @@ class Fine(enum.IntEnum):
 FINE_NAMES: dict[int, str] = {int(m): m.name.lower() for m in Fine}
 
 _TISSUE_VALUE = {name: value for value, name in TISSUE_NAMES.items()}
-_MUSCLE = (
+# Fine labels that are skeletal muscle (shared by the tissue map and both renderers).
+MUSCLE_FINES: tuple[Fine, ...] = (
     Fine.PSOAS,
     Fine.QUADRATUS_LUMBORUM,
     Fine.PARASPINAL,
@@ -94,7 +95,7 @@ _BONE = (
 )
 # Coarse class of every fine label. The basivertebral vein is a vessel inside bone: other soft tissue.
 FINE_TO_TISSUE: dict[Fine, str | None] = {
-    **{f: "skeletal_muscle" for f in _MUSCLE},
+    **{f: "skeletal_muscle" for f in MUSCLE_FINES},
     **{f: "bone" for f in _BONE},
     Fine.IMAT_SEPTUM: "imat",
     Fine.IMAT_INCLUSION: "imat",

@@ -18,7 +18,7 @@ from scipy import ndimage
 from segmentation_models.phantoms.anatomy import Phantom
 from segmentation_models.phantoms.ct import mean_over_subpoints
 from segmentation_models.phantoms.grid import Grid
-from segmentation_models.phantoms.labels import Fine, PhantomLabels
+from segmentation_models.phantoms.labels import MUSCLE_FINES, Fine, PhantomLabels
 
 FULL_SCALE = 2600.0  # signal of pure fat with rho = 1 before the bias field (fits in 12 bits)
 IMAT_FF = 0.90
@@ -59,19 +59,7 @@ _TISSUE: dict[Fine, tuple[float, float]] = {
     Fine.AIR: (0.0, 0.0),
 }
 _MUSCLE_RHO = 0.6
-_MUSCLES = (
-    Fine.PSOAS,
-    Fine.QUADRATUS_LUMBORUM,
-    Fine.PARASPINAL,
-    Fine.RECTUS_ABDOMINIS,
-    Fine.EXTERNAL_OBLIQUE,
-    Fine.INTERNAL_OBLIQUE,
-    Fine.TRANSVERSUS_ABDOMINIS,
-    Fine.LATISSIMUS_DORSI,
-    Fine.ARM_MUSCLE,
-    Fine.ILIACUS,
-    Fine.GLUTEAL,
-)
+_MUSCLES = MUSCLE_FINES
 
 
 @dataclass(frozen=True)
