@@ -26,10 +26,12 @@ from imaging.labels import VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
 from segmentation_models.class_schema import HeadKind, Segmentation
 from segmentation_models.loading import LoadedModel
+from segmentation_models.networks import size_divisor
 from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
 from segmentation_models.registry import AxisOrder, ModelSpec, SpatialDims
 
 SAME_SPACING_RTOL = 1e-3  # spacings this close are not resampled at all
+MAX_WINDOW = 512  # model pixels per side: slices up to 768 mm at 1.5 mm run as one window
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,9 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
     scale = model_scale(volume, spec)
     x = to_model_grid(spec.normalisation.apply(volume.array), scale)
     network = model.network.to(device).eval()
+    if spec.spatial_dims is not SpatialDims.THREE_D:
+        # oneDNN/cuDNN convolutions run about twice as fast on NHWC tensors; values are unchanged
+        network = network.to(memory_format=torch.channels_last)
     predictor = _axis_adapter(network, spec)
     use_amp = options.amp and device.type == "cuda"
     heads = spec.heads
@@ -180,7 +185,8 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
                     on_model[i][(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
                     continue
                 up = upsample_in_plane(p, volume.shape[1:], scale[1:])
-                labels[i][region] = _to_numpy(up.argmax(dim=1)).astype(np.uint8)
+                # max().indices, not argmax(): same first-maximum rule, several times faster on CPU
+                labels[i][region] = _to_numpy(up.max(dim=1).indices).astype(np.uint8)
                 if probs[i] is not None:
                     probs[i][(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
     network.to("cpu")
@@ -276,11 +282,13 @@ def _infer(x: np.ndarray, spec: ModelSpec, predictor: Any, device: Any, options:
 
     autocast = torch.autocast("cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
 
+    roi = window_size(spec, x.shape)
+
     def window(inputs: Any) -> Any:
         with autocast:
             return sliding_window_inference(
                 inputs,
-                list(spec.patch_size),
+                list(roi),
                 options.batch_size,
                 predictor,
                 overlap=options.overlap,
@@ -300,6 +308,25 @@ def _infer(x: np.ndarray, spec: ModelSpec, predictor: Any, device: Any, options:
         )  # edge slices repeat
         batch = torch.from_numpy(np.ascontiguousarray(x[neighbours])).to(device)  # (B, context, R, C)
         yield (slice(int(ks[0]), int(ks[-1]) + 1),), window(batch)
+
+
+def window_size(spec: ModelSpec, model_shape: Sequence[int]) -> tuple[int, ...]:
+    """Sliding-window size for a volume of ``model_shape`` on the model grid.
+
+    2-D/2.5-D networks of known architecture see the whole slice as one window (up to
+    :data:`MAX_WINDOW`): tiling a 512-pixel CT slice into 288-pixel patches with overlap costs four
+    forward passes instead of one, and the patch borders are where a network sees least context.
+    The trained patch size is a lower bound, and sides are rounded up to what the network's
+    down-sampling needs.
+    """
+    divisor = size_divisor(spec)
+    if spec.spatial_dims is SpatialDims.THREE_D or divisor is None:
+        return tuple(spec.patch_size)
+    plane = model_shape[-2:] if spec.axis_order is AxisOrder.SLICE_ROW_COLUMN else model_shape[-2:][::-1]
+    return tuple(
+        min(max(p, -(-int(n) // divisor) * divisor), max(p, MAX_WINDOW // divisor * divisor))
+        for p, n in zip(spec.patch_size, plane, strict=True)
+    )
 
 
 def _axis_adapter(network: Any, spec: ModelSpec) -> Any:

@@ -122,3 +122,23 @@ def build_network(spec: ModelSpec) -> torch.nn.Module:
         raise SpecError(
             f"model {spec.name!r}: MONAI {spec.architecture} rejected its arguments: {exc}"
         ) from exc
+
+
+def size_divisor(spec: ModelSpec) -> int | None:
+    """The factor every input side must be a multiple of, for architectures where it is known.
+
+    Inference uses it to grow the window to a whole slice (a fully convolutional network does not
+    care that it was trained on smaller patches); None means "unknown: keep the trained patch size"
+    (TorchScript files and bundles whose architecture is opaque).
+    """
+    kwargs = spec.architecture_kwargs
+    if spec.architecture in ("DynUNet", "UNet"):
+        factor = 1
+        for stride in kwargs.get("strides", ()):
+            factor *= int(stride if isinstance(stride, int) else max(stride))
+        return factor
+    if spec.architecture == "SegResNet":
+        return 2 ** (len(kwargs.get("blocks_down", (1, 2, 2, 4))) - 1)
+    if spec.architecture == "BasicUNet":
+        return 16
+    return None
