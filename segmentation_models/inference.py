@@ -15,6 +15,7 @@ precision is used only on CUDA. The network is passed in, so tests can run a stu
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,95 @@ def deterministic() -> Iterator[None]:
         torch.backends.cudnn.benchmark = was_bench
 
 
+class Predictor:
+    """One network made ready to run on one device; the per-batch maths shared by every caller.
+
+    The network is copied (the loaded model is left as it is), put in eval mode, batch norm is folded
+    into the preceding convolutions where the architecture is known, and 2-D networks run on
+    channels-last tensors (oneDNN and cuDNN convolutions are about twice as fast on NHWC). Both
+    change nothing but rounding. :func:`run_heads` and the batch runner's cross-study loop use the
+    same instance methods, so a slice's labels do not depend on which path produced them.
+    """
+
+    def __init__(self, model: LoadedModel, options: InferenceOptions) -> None:
+        import torch
+
+        self.spec = model.spec
+        self.options = options
+        self.device = pick_device(options.device)
+        self.amp = options.amp and self.device.type == "cuda"
+        network = fold_batch_norm(copy.deepcopy(model.network).eval(), self.spec).to(self.device)
+        if self.spec.spatial_dims is not SpatialDims.THREE_D:
+            network = network.to(memory_format=torch.channels_last)
+        self.network = network
+        self._call = _axis_adapter(network, self.spec)
+
+    def logits(self, batch: Any) -> Any:
+        """Sliding-window logits for (B, channels, ...) on the model grid; windows per :func:`window_size`."""
+        import torch
+        from monai.inferers import sliding_window_inference
+
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+        with autocast:
+            out = sliding_window_inference(
+                batch,
+                list(window_size(self.spec, batch.shape[2:])),
+                self.options.batch_size,
+                self._call,
+                overlap=self.options.overlap,
+                mode="gaussian",
+            )
+        if out.shape[1] != self.spec.out_channels:
+            raise RuntimeError(
+                f"model {self.spec.name!r} produced {out.shape[1]} channels; "
+                f"its spec declares {self.spec.out_channels}"
+            )
+        return out
+
+    def head_probabilities(self, logits: Any) -> list[Any]:
+        """Softmax per head: a list of (B, classes, ...) float32 tensors on the model grid."""
+        import torch
+
+        edges = np.cumsum([0] + [h.n_channels for h in self.spec.heads])
+        return [
+            torch.softmax(logits[:, edges[i] : edges[i + 1]].float(), dim=1)
+            for i in range(len(self.spec.heads))
+        ]
+
+
+def labels_of(probabilities: Any) -> np.ndarray:
+    """uint8 class index per voxel of (B, C, ...) probabilities.
+
+    ``max().indices`` rather than ``argmax()``: the same first-maximum rule, several times faster on
+    CPU for channel-first tensors.
+    """
+    return _to_numpy(probabilities.max(dim=1).indices).astype(np.uint8)
+
+
+def fold_batch_norm(network: Any, spec: ModelSpec) -> Any:
+    """Fold eval-mode batch norm into the convolution before it, in place, for DynUNet blocks.
+
+    In every DynUNet block ``normN`` is applied directly to ``convN``'s output (MONAI's
+    UnetBasicBlock/UnetResBlock), so the pair is one affine convolution at inference: a fifth of the
+    CPU time saved. Other architectures are returned unchanged.
+    """
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if spec.architecture != "DynUNet":
+        return network
+    norms = (torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+    convs = (torch.nn.Conv2d, torch.nn.Conv3d)
+    for block in network.modules():
+        for k in (1, 2, 3):
+            wrapper, norm = getattr(block, f"conv{k}", None), getattr(block, f"norm{k}", None)
+            conv = getattr(wrapper, "conv", None)
+            if isinstance(norm, norms) and isinstance(conv, convs) and not norm.training:
+                wrapper.conv = fuse_conv_bn_eval(conv, norm)
+                setattr(block, f"norm{k}", torch.nn.Identity())
+    return network
+
+
 def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> list[HeadOutput]:
     """Normalise, resample, infer every head of one model; labels and probabilities on the input grid.
 
@@ -152,17 +242,10 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
     import torch
 
     spec = model.spec
-    device = pick_device(options.device)
+    predictor = Predictor(model, options)
     scale = model_scale(volume, spec)
     x = to_model_grid(spec.normalisation.apply(volume.array), scale)
-    network = model.network.to(device).eval()
-    if spec.spatial_dims is not SpatialDims.THREE_D:
-        # oneDNN/cuDNN convolutions run about twice as fast on NHWC tensors; values are unchanged
-        network = network.to(memory_format=torch.channels_last)
-    predictor = _axis_adapter(network, spec)
-    use_amp = options.amp and device.type == "cuda"
     heads = spec.heads
-    starts = np.cumsum([0] + [h.n_channels for h in heads])
     in_plane = scale[0] == 1.0
     labels = [np.zeros(volume.shape, dtype=np.uint8) for _ in heads]
     probs: list[np.ndarray | None] = [
@@ -173,23 +256,15 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
         None if in_plane else np.zeros((h.n_channels, *x.shape), dtype=np.float16) for h in heads
     ]
     with deterministic(), torch.inference_mode():
-        for region, logits in _infer(x, spec, predictor, device, options, use_amp):
-            if logits.shape[1] != spec.out_channels:
-                raise RuntimeError(
-                    f"model {spec.name!r} produced {logits.shape[1]} channels; "
-                    f"its spec declares {spec.out_channels}"
-                )
-            for i, _ in enumerate(heads):
-                p = torch.softmax(logits[:, starts[i] : starts[i + 1]].float(), dim=1)  # (B, C, ...)
+        for region, logits in _infer(x, predictor):
+            for i, p in enumerate(predictor.head_probabilities(logits)):
                 if not in_plane:
                     on_model[i][(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
                     continue
                 up = upsample_in_plane(p, volume.shape[1:], scale[1:])
-                # max().indices, not argmax(): same first-maximum rule, several times faster on CPU
-                labels[i][region] = _to_numpy(up.max(dim=1).indices).astype(np.uint8)
+                labels[i][region] = labels_of(up)
                 if probs[i] is not None:
                     probs[i][(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
-    network.to("cpu")
     out = []
     for i, head in enumerate(heads):
         if not in_plane:
@@ -275,39 +350,26 @@ def segment(
     return Segmentation(tissue, vertebrae, muscles, compartments, probabilities, meta, tuple(warnings))
 
 
-def _infer(x: np.ndarray, spec: ModelSpec, predictor: Any, device: Any, options: InferenceOptions, amp: bool):
+def _infer(x: np.ndarray, predictor: Predictor) -> Iterator[tuple[tuple[slice, ...], Any]]:
     """Yield (model-grid region, logits) for batches of slices (2-D/2.5-D) or the whole volume (3-D)."""
     import torch
-    from monai.inferers import sliding_window_inference
 
-    autocast = torch.autocast("cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
-
-    roi = window_size(spec, x.shape)
-
-    def window(inputs: Any) -> Any:
-        with autocast:
-            return sliding_window_inference(
-                inputs,
-                list(roi),
-                options.batch_size,
-                predictor,
-                overlap=options.overlap,
-                mode="gaussian",
-            )
-
+    spec, device, batch_size = predictor.spec, predictor.device, predictor.options.batch_size
     if spec.spatial_dims is SpatialDims.THREE_D:
-        logits = window(torch.from_numpy(np.ascontiguousarray(x))[None, None].to(device))
+        logits = predictor.logits(torch.from_numpy(np.ascontiguousarray(x))[None, None].to(device))
         yield (slice(None),), logits[0].transpose(0, 1)  # (D, C, H, W): the volume as a batch of slices
         return
-    half = spec.context_slices // 2
-    n = x.shape[0]
-    for start in range(0, n, options.batch_size):
-        ks = np.arange(start, min(n, start + options.batch_size))
-        neighbours = np.clip(
-            ks[:, None] + np.arange(-half, half + 1)[None, :], 0, n - 1
-        )  # edge slices repeat
-        batch = torch.from_numpy(np.ascontiguousarray(x[neighbours])).to(device)  # (B, context, R, C)
-        yield (slice(int(ks[0]), int(ks[-1]) + 1),), window(batch)
+    for start in range(0, x.shape[0], batch_size):
+        ks = np.arange(start, min(x.shape[0], start + batch_size))
+        batch = torch.from_numpy(context_stack(x, ks, spec.context_slices)).to(device)
+        yield (slice(int(ks[0]), int(ks[-1]) + 1),), predictor.logits(batch)
+
+
+def context_stack(x: np.ndarray, ks: np.ndarray, context_slices: int) -> np.ndarray:
+    """(len(ks), context, rows, columns) float32: each slice with its neighbours, edge slices repeated."""
+    half = context_slices // 2
+    neighbours = np.clip(ks[:, None] + np.arange(-half, half + 1)[None, :], 0, x.shape[0] - 1)
+    return np.ascontiguousarray(x[neighbours].astype(np.float32, copy=False))
 
 
 def window_size(spec: ModelSpec, model_shape: Sequence[int]) -> tuple[int, ...]:

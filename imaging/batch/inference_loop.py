@@ -5,10 +5,10 @@ the last, short batch of every study. Here each network is moved to the device o
 every prepared unit wait in one queue per model, and batches of ``batch_size`` slices are cut from
 that queue regardless of which study they come from (slices of equal in-plane size only; a size
 change closes the batch). Host tensors are pinned and copied with ``non_blocking`` on CUDA, and the
-forward pass runs under autocast (float16) there. The per-slice maths is the one of
-:func:`segmentation_models.inference.run_heads` (same sliding window, softmax per head, bilinear
-upsampling of probabilities to the input grid, argmax there), so a unit's labels do not depend on
-which other units shared its batches.
+forward pass runs under autocast (float16) there. The per-batch maths is
+:class:`segmentation_models.inference.Predictor`'s, which ``run_heads`` uses too (same windows,
+softmax per head, bilinear upsampling of probabilities to the input grid, argmax there), so a unit's
+labels do not depend on which other units shared its batches.
 
 Models that resample across slices (3-D, or 2.5-D with a slice spacing) cannot share batches this
 way; they run per unit through ``run_heads`` on the same loaded network.
@@ -16,25 +16,25 @@ way; they run per unit through ``run_heads`` on the same loaded network.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
 from imaging.batch.stages import HeadLabels, Prepared
 from segmentation_models.inference import (
     InferenceOptions,
+    Predictor,
+    context_stack,
     deterministic,
+    labels_of,
     pick_device,
     run_heads,
     upsample_in_plane,
 )
 from segmentation_models.loading import LoadedModel
-from segmentation_models.registry import AxisOrder
 
 
 @dataclass
@@ -74,7 +74,7 @@ class CrossStudyBatcher:
         self.options = options
         self.device = pick_device(options.device)
         self.amp = options.amp and self.device.type == "cuda"
-        self.networks = [m.network.to(self.device).eval() for m in self.models]
+        self.predictors = [Predictor(m, options) for m in self.models]
         self.stats = BatchStats()
         self._queues: list[deque[_Chunk]] = [deque() for _ in self.models]
         self._units: dict[str, _Pending] = {}
@@ -89,7 +89,7 @@ class CrossStudyBatcher:
 
     def add(self, prepared: Prepared) -> None:
         """Queue a unit's slices; models that cannot share batches run for it now."""
-        shape = prepared.decoded.volume.shape
+        shape = prepared.decoded.model_volume.shape
         pending = _Pending(
             prepared,
             [[np.zeros(shape, np.uint8) for _ in m.spec.heads] for m in self.models],
@@ -101,7 +101,7 @@ class CrossStudyBatcher:
             if x is None:
                 start = time.perf_counter()
                 opts = replace(self.options, keep_probabilities=False)
-                for h, head in enumerate(run_heads(prepared.decoded.volume, model, opts)):
+                for h, head in enumerate(run_heads(prepared.decoded.model_volume, model, opts)):
                     pending.labels[i][h] = head.labels.array
                 pending.seconds += time.perf_counter() - start
                 continue
@@ -155,44 +155,32 @@ class CrossStudyBatcher:
 
     def _batch_input(self, chunks: list[_Chunk]) -> np.ndarray:
         """(B, context, rows, columns): each slice with its neighbours from its own study (edges repeat)."""
-        spec = self.models[chunks[0].model].spec
-        half = spec.context_slices // 2
-        parts = []
-        for c in chunks:
-            x = c.unit.prepared.inputs[c.model]
-            ks = np.arange(c.start, c.stop)
-            neighbours = np.clip(ks[:, None] + np.arange(-half, half + 1)[None, :], 0, x.shape[0] - 1)
-            parts.append(x[neighbours])
-        return np.ascontiguousarray(np.concatenate(parts).astype(np.float32, copy=False))
+        context = self.models[chunks[0].model].spec.context_slices
+        parts = [
+            context_stack(c.unit.prepared.inputs[c.model], np.arange(c.start, c.stop), context)
+            for c in chunks
+        ]
+        return np.ascontiguousarray(np.concatenate(parts))
 
     def _run_batch(self, m: int, chunks: list[_Chunk]) -> None:
         import torch
 
         start = time.perf_counter()
-        model = self.models[m]
-        spec = model.spec
+        predictor = self.predictors[m]
         host = torch.from_numpy(self._batch_input(chunks))
         if self.device.type == "cuda":
             host = host.pin_memory()
         batch = host.to(self.device, non_blocking=True)
         with deterministic(), torch.inference_mode():
-            logits = self._window(m, batch)
-            if logits.shape[1] != spec.out_channels:
-                raise RuntimeError(
-                    f"model {spec.name!r} produced {logits.shape[1]} channels; its spec declares "
-                    f"{spec.out_channels}"
-                )
-            edges = np.cumsum([0] + [h.n_channels for h in spec.heads])
+            probabilities = predictor.head_probabilities(predictor.logits(batch))
             offset = 0
             for c in chunks:
                 n = c.stop - c.start
-                unit = c.unit
-                shape = unit.prepared.decoded.volume.shape
-                scale = unit.prepared.scales[m]
-                for h in range(len(spec.heads)):
-                    p = torch.softmax(logits[offset : offset + n, edges[h] : edges[h + 1]].float(), dim=1)
-                    up = upsample_in_plane(p, shape[1:], scale[1:])
-                    unit.labels[m][h][c.start : c.stop] = up.argmax(dim=1).to("cpu").numpy().astype(np.uint8)
+                shape = c.unit.prepared.decoded.model_volume.shape
+                scale = c.unit.prepared.scales[m]
+                for h, p in enumerate(probabilities):
+                    up = upsample_in_plane(p[offset : offset + n], shape[1:], scale[1:])
+                    c.unit.labels[m][h][c.start : c.stop] = labels_of(up)
                 offset += n
         elapsed = time.perf_counter() - start
         total = sum(c.stop - c.start for c in chunks)
@@ -206,30 +194,6 @@ class CrossStudyBatcher:
             c.unit.slices_left[m] -= c.stop - c.start
         for unit in {id(c.unit): c.unit for c in chunks}.values():
             self._finish_if_complete(unit)
-
-    def _window(self, m: int, batch: Any) -> Any:
-        import torch
-        from monai.inferers import sliding_window_inference
-
-        spec = self.models[m].spec
-        network = self.networks[m].to(self.device)  # no-op unless a per-unit run_heads moved it back
-        if spec.axis_order is AxisOrder.SLICE_ROW_COLUMN:
-            predictor = network
-        else:  # trained in (column, row) order: transpose in and out
-
-            def predictor(t: Any) -> Any:
-                return network(t.transpose(-1, -2)).transpose(-1, -2)
-
-        autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
-        with autocast:
-            return sliding_window_inference(
-                batch,
-                list(spec.patch_size),
-                self.options.batch_size,
-                predictor,
-                overlap=self.options.overlap,
-                mode="gaussian",
-            )
 
     def _finish_if_complete(self, unit: _Pending) -> None:
         if any(unit.slices_left):

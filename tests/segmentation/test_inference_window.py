@@ -1,4 +1,4 @@
-"""The sliding window grows to the whole slice for networks whose down-sampling is known."""
+"""Inference windows and network preparation: whole-slice windows, batch norm folded into convolutions."""
 
 from __future__ import annotations
 
@@ -22,3 +22,21 @@ def test_trained_patch_is_a_lower_bound_and_max_window_an_upper_one() -> None:
 def test_opaque_architecture_keeps_the_trained_patch() -> None:
     spec = dataclasses.replace(tissue_spec("t", "0"), architecture=None)
     assert window_size(spec, (40, 333, 301)) == tuple(spec.patch_size)
+
+
+def test_folding_batch_norm_changes_nothing_but_rounding() -> None:
+    import copy
+
+    import torch
+
+    from segmentation_models.inference import fold_batch_norm
+    from segmentation_models.loading import resolve_model
+
+    model = resolve_model("bonemuscle-ct-tissue")
+    plain = model.network.eval()
+    folded = fold_batch_norm(copy.deepcopy(plain), model.spec)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())  # the loaded model is untouched
+    x = torch.randn(2, 3, 96, 112, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(x), plain(x), rtol=1e-4, atol=1e-4)
