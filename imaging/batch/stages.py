@@ -109,7 +109,9 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         start = time.perf_counter()
         decoded = decode_unit(choice, workers=1)  # the pool already uses the cores: no nested pool
         decoded_at = time.perf_counter()
-        modality = str(decoded.volume.meta.get("modality") or "").upper()
+        # What the networks read (MR Dixon: the in-phase image on the reference grid), as analyze does.
+        image = decoded.model_volume
+        modality = str(image.meta.get("modality") or "").upper()
         wrong = [s.name for s in specs if s.modality.upper() != modality]
         if wrong:  # the batcher runs every model on every unit: all must fit this one
             raise ValueError(
@@ -119,10 +121,10 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         inputs: list[np.ndarray | None] = []
         scales = []
         for spec in specs:
-            scale = model_scale(decoded.volume, spec)
+            scale = model_scale(image, spec)
             scales.append(scale)
             if batchable(spec, scale):
-                inputs.append(to_model_grid(spec.normalisation.apply(decoded.volume.array), scale))
+                inputs.append(to_model_grid(spec.normalisation.apply(image.array), scale))
             else:
                 inputs.append(None)
         timings = {"decode": decoded_at - start, "preprocess": time.perf_counter() - decoded_at}
@@ -139,7 +141,7 @@ def segmentation_from_heads(
     Mirrors the tail of ``segmentation_models.inference.segment`` (kept in step by a test comparing
     the two on the same unit) because the batch runner produces head labels itself.
     """
-    volume = decoded.volume
+    volume = decoded.model_volume  # the grid and image analyze's segment_decoded segments
     modality = str(volume.meta.get("modality") or options.model_modalities[0]).upper()
     warnings = list(options.model_warnings)
     for desc, trained in zip(options.model_descriptions, options.model_modalities, strict=True):
