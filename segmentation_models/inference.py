@@ -300,6 +300,23 @@ def upsample_in_plane(prob: Any, shape: Sequence[int], scale: np.ndarray) -> Any
     return up[..., :rows, :cols]
 
 
+@dataclass(frozen=True)
+class ModelRecord:
+    """What a Segmentation records about a network whose heads it is built from (picklable: no network).
+
+    The batch runner makes head labels in one process and the Segmentation in another, so it passes
+    these records instead of the loaded models.
+    """
+
+    description: dict[str, Any]
+    modality: str
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, model: LoadedModel) -> ModelRecord:
+        return cls(model.describe(), model.spec.modality, tuple(model.warnings))
+
+
 def segment(
     volume: Volume,
     models: LoadedModel | Sequence[LoadedModel],
@@ -309,27 +326,56 @@ def segment(
 ) -> Segmentation:
     """Segment ``volume`` with one model (or a compartment model plus a vertebra model).
 
-    CT volumes (``meta['modality'] == 'CT'``, HU values) get the HU windows inside compartments; MR
-    maps compartments directly, using ``fat_fraction_pct`` (same grid, percent) for IMAT when given.
+    Runs every model's heads, then :func:`assemble_segmentation` turns them into the Segmentation.
     """
     options = options or InferenceOptions()
     models = [models] if isinstance(models, LoadedModel) else list(models)
-    outputs: dict[HeadKind, HeadOutput] = {}
+    heads = [head for model in models for head in run_heads(volume, model, options)]
+    device = pick_device(options.device)
+    return assemble_segmentation(
+        volume,
+        heads,
+        [ModelRecord.of(m) for m in models],
+        device=str(device),
+        amp=options.amp and device.type == "cuda",
+        ct_rule=options.ct_rule,
+        mr_rule=options.mr_rule,
+        fat_fraction_pct=fat_fraction_pct,
+        fat_fraction_folded=fat_fraction_folded,
+    )
+
+
+def assemble_segmentation(
+    volume: Volume,
+    heads: Sequence[HeadOutput],
+    models: Sequence[ModelRecord],
+    *,
+    device: str,
+    amp: bool,
+    ct_rule: CtRule | None = None,
+    mr_rule: MrRule | None = None,
+    fat_fraction_pct: np.ndarray | None = None,
+    fat_fraction_folded: bool = False,
+) -> Segmentation:
+    """The contract Segmentation from head labels on ``volume``'s grid: the one rule set for every path.
+
+    ``analyze`` (through :func:`segment`) and the batch runner (which batches slices across studies
+    and so makes its head labels itself) both end here, so a unit's tissue labels cannot depend on
+    which command produced them. CT volumes (``meta['modality'] == 'CT'``, HU values) get the HU
+    windows inside compartments; MR maps compartments directly, using ``fat_fraction_pct`` (same
+    grid, percent) for IMAT when given. Of several heads of one kind the first is used.
+    """
+    modality = str(volume.meta.get("modality") or models[0].modality).upper()
     warnings: list[str] = []
-    modality = str(volume.meta.get("modality") or models[0].spec.modality).upper()
     for model in models:
         warnings.extend(model.warnings)
-        if model.spec.modality != modality:
-            warnings.append(
-                f"model {model.spec.name!r} was trained on {model.spec.modality}, the series is {modality}"
-            )
-        for head in run_heads(volume, model, options):
-            outputs.setdefault(head.kind, head)
-    meta: dict[str, Any] = {
-        "models": [m.describe() for m in models],
-        "device": str(pick_device(options.device)),
-        "amp": options.amp and pick_device(options.device).type == "cuda",
-    }
+        if model.modality != modality:
+            name = model.description["name"]
+            warnings.append(f"model {name!r} was trained on {model.modality}, the series is {modality}")
+    outputs: dict[HeadKind, HeadOutput] = {}
+    for head in heads:
+        outputs.setdefault(head.kind, head)
+    meta: dict[str, Any] = {"models": [dict(m.description) for m in models], "device": device, "amp": amp}
     tissue = muscles = compartments = probabilities = None
     comp = outputs.get(HeadKind.COMPARTMENTS)
     if comp is None:
@@ -337,9 +383,9 @@ def segment(
     else:
         compartments, probabilities = comp.labels, comp.probabilities
         if modality == "CT":
-            result = tissue_from_ct(compartments, volume.array, options.ct_rule)
+            result = tissue_from_ct(compartments, volume.array, ct_rule or CtRule())
         else:
-            result = tissue_from_mr(compartments, fat_fraction_pct, options.mr_rule, fat_fraction_folded)
+            result = tissue_from_mr(compartments, fat_fraction_pct, mr_rule or MrRule(), fat_fraction_folded)
         tissue, muscles = result.tissue, result.muscles
         meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
         warnings.extend(result.warnings)

@@ -25,13 +25,19 @@ import numpy as np
 
 from imaging.ingest.model import IngestError
 from imaging.ingest.selection import StudyChoice
-from imaging.labels import VERTEBRA_NAMES, LabelMap
+from imaging.labels import LabelMap
 from imaging.pipeline.levels_metrics import LevelOptions
 from imaging.pipeline.series_job import DecodedUnit, UnitOutcome, decode_unit, finish_unit
 from imaging.pipeline.subject import SubjectSources
 from segmentation_models.class_schema import HeadKind, Segmentation
-from segmentation_models.inference import model_scale, to_model_grid
-from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
+from segmentation_models.inference import (
+    HeadOutput,
+    ModelRecord,
+    assemble_segmentation,
+    model_scale,
+    to_model_grid,
+)
+from segmentation_models.postprocess import CtRule, MrRule
 from segmentation_models.registry import ModelSpec, SpatialDims
 
 # OS errors worth another attempt (a flaky network share, a busy file); others are the input's fault.
@@ -136,49 +142,32 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
 def segmentation_from_heads(
     decoded: DecodedUnit, heads: Sequence[HeadLabels], options: FinishOptions
 ) -> Segmentation:
-    """The contract Segmentation from raw head labels, by the rules :func:`segment` applies.
+    """The contract Segmentation from raw head labels: :func:`assemble_segmentation`, as ``analyze`` does.
 
-    Mirrors the tail of ``segmentation_models.inference.segment`` (kept in step by a test comparing
-    the two on the same unit) because the batch runner produces head labels itself.
+    Only adapts the inputs: labels made on the network image (``decoded.model_volume``), the Dixon
+    fat-fraction map, and records of the models in place of the networks (which stay in the
+    inference process).
     """
-    volume = decoded.model_volume  # the grid and image analyze's segment_decoded segments
-    modality = str(volume.meta.get("modality") or options.model_modalities[0]).upper()
-    warnings = list(options.model_warnings)
-    for desc, trained in zip(options.model_descriptions, options.model_modalities, strict=True):
-        if trained != modality:
-            warnings.append(f"model {desc['name']!r} was trained on {trained}, the series is {modality}")
-    outputs: dict[HeadKind, HeadLabels] = {}
-    for head in heads:
-        outputs.setdefault(head.kind, head)
-    meta: dict[str, Any] = {
-        "models": [dict(d) for d in options.model_descriptions],
-        "device": options.device,
-        "amp": options.amp,
-    }
-    tissue = muscles = compartments = None
-    comp = outputs.get(HeadKind.COMPARTMENTS)
-    if comp is None:
-        warnings.append("no compartment model given: tissue areas cannot be measured")
-    else:
-        compartments = LabelMap(comp.labels, dict(comp.classes))
-        if modality == "CT":
-            result = tissue_from_ct(compartments, volume.array, options.ct_rule)
-        else:
-            dff = decoded.dff
-            result = tissue_from_mr(
-                compartments,
-                None if dff is None else dff.map.percent,
-                options.mr_rule,
-                False if dff is None else dff.map.folded,
-            )
-        tissue, muscles = result.tissue, result.muscles
-        meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
-        warnings.extend(result.warnings)
-    vert = outputs.get(HeadKind.VERTEBRAE)
-    vertebrae = LabelMap(vert.labels, dict(vert.classes)).relabel(VERTEBRA_NAMES) if vert else None
-    if vert is None:
-        warnings.append("no vertebra model given: vertebral levels cannot be assigned")
-    return Segmentation(tissue, vertebrae, muscles, compartments, None, meta, tuple(warnings))
+    dff = decoded.dff
+    # FinishOptions keeps the models' load warnings as one list: the first record carries them (the
+    # Segmentation's warnings are the same, as prepare refuses a model of another modality).
+    models = [
+        ModelRecord(dict(desc), modality, tuple(options.model_warnings) if i == 0 else ())
+        for i, (desc, modality) in enumerate(
+            zip(options.model_descriptions, options.model_modalities, strict=True)
+        )
+    ]
+    return assemble_segmentation(
+        decoded.model_volume,
+        [HeadOutput(h.kind, LabelMap(h.labels, dict(h.classes)), None) for h in heads],
+        models,
+        device=options.device,
+        amp=options.amp,
+        ct_rule=options.ct_rule,
+        mr_rule=options.mr_rule,
+        fat_fraction_pct=None if dff is None else dff.map.percent,
+        fat_fraction_folded=False if dff is None else dff.map.folded,
+    )
 
 
 def finish(
