@@ -90,54 +90,48 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Analyse PATH; returns the contract exit code, or raises CliError with one clear line."""
+    """Analyse PATH; returns the contract exit code, or raises CliError with one clear line.
+
+    The work is :func:`imaging.pipeline.run.analyze_path`'s; this checks the arguments, prints and
+    maps the report to an exit code.
+    """
     from imaging.pipeline.levels_metrics import LevelOptions
-    from imaging.pipeline.run import analyze_units, plan_units, summary_line
+    from imaging.pipeline.run import PlanError, analyze_path, summary_line
     from imaging.pipeline.series_job import JobOptions
 
     out = out or sys.stdout
     source = Path(args.path)
     out_dir = _check_arguments(args, source)
-    segmentation = _segmentation_source(args)
-    subject_sources = _subject_sources(args)
-    levels = LevelOptions(CONVENTIONS[args.level_convention], args.slab_mm, args.level)
-    units, set_aside, problems = plan_units(source)
-    if not units:
-        reasons = "; ".join(f"{item.entry.label}: {item.reason}" for item in set_aside[:5])
-        raise CliError(
-            f"nothing analysable under {source}" + (f" ({reasons})" if reasons else ""), EXIT_NOTHING_USABLE
-        )
-    if segmentation.files and len(units) > 1:
-        raise CliError(
-            f"--segmentation describes one series but {source} holds {len(units)} units to analyse; "
-            "point PATH at that series' folder",
-            EXIT_USAGE,
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    options = JobOptions(segmentation=segmentation, levels=levels, subject=subject_sources)
+    options = JobOptions(
+        segmentation=_segmentation_source(args),
+        levels=LevelOptions(CONVENTIONS[args.level_convention], args.slab_mm, args.level),
+        subject=_subject_sources(args),
+    )
 
     def echo(line: str) -> None:
         out.write(line + "\n")
         out.flush()
 
-    outcomes = analyze_units(units, options, out_dir, echo)
-    finished = [o.results for o in outcomes if o.ok and o.results is not None]
-    if finished:
-        from imaging.outputs import update_cohort, write_cohort_page
-
-        update_cohort(out_dir / "cohort.csv", finished)
-        write_cohort_page(out_dir)
-    for item in set_aside:
+    try:
+        report = analyze_path(source, out_dir, options, echo)
+    except PlanError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if not report.outcomes:
+        reasons = "; ".join(f"{item.entry.label}: {item.reason}" for item in report.not_chosen[:5])
+        raise CliError(
+            f"nothing analysable under {source}" + (f" ({reasons})" if reasons else ""), EXIT_NOTHING_USABLE
+        )
+    for item in report.not_chosen:
         out.write(f"  not analysed: {item.entry.label}: {item.reason}\n")
-    for problem in problems:
+    for problem in report.problems:
         print(f"bonemuscle analyze: skipped {problem.source}: {problem.reason}", file=sys.stderr)
-    failed = [o for o in outcomes if not o.ok]
-    out.write(f"{len(finished)} analysed, {len(failed)} failed; results in {out_dir}\n")
-    for outcome in failed:
-        print(f"bonemuscle analyze: {summary_line(outcome)}", file=sys.stderr)
-    if not finished:
+    out.write(f"{report.n_ok} analysed, {report.n_failed} failed; results in {out_dir}\n")
+    for outcome in report.outcomes:
+        if not outcome.ok:
+            print(f"bonemuscle analyze: {summary_line(outcome)}", file=sys.stderr)
+    if not report.n_ok:
         return EXIT_NOTHING_USABLE
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return EXIT_SOME_FAILED if report.n_failed else EXIT_OK
 
 
 def _check_arguments(args: argparse.Namespace, source: Path) -> Path:

@@ -44,6 +44,10 @@ class RunReport:
         return sum(not o.ok for o in self.outcomes)
 
 
+class PlanError(ValueError):
+    """The options do not fit what is under the path (nothing was analysed or written)."""
+
+
 def plan_units(path: Path) -> tuple[list[StudyChoice], list[NotChosen], list[FileProblem]]:
     """Discover, index and choose: the units to analyse, the series set aside, the unreadable files.
 
@@ -89,8 +93,24 @@ def analyze_path(
     options: JobOptions,
     echo: Callable[[str], None] = lambda _line: None,
 ) -> RunReport:
-    """Analyse everything under ``path`` into ``out_dir``, merge ``out_dir/cohort.csv``, write cohort.html."""
+    """Analyse everything under ``path`` into ``out_dir``, merge ``out_dir/cohort.csv``, write cohort.html.
+
+    Nothing analysable is not an error here: the report has no outcomes and says what was set aside
+    and why (``out_dir`` is then not created). Warnings of the run (e.g. a cohort page that could not
+    be written) go to ``echo`` as well as into the report.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        PlanError: precomputed label files (they describe one series) with several units to analyse.
+    """
     units, set_aside, problems = plan_units(path)
+    if options.segmentation.files and len(units) > 1:
+        raise PlanError(
+            f"precomputed labels (--segmentation) describe one series but {path} holds {len(units)} units "
+            "to analyse; point PATH at that series' folder"
+        )
+    if units:
+        out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = analyze_units(units, options, out_dir, echo)
     finished = [o.results for o in outcomes if o.ok and o.results is not None]
     cohort = update_cohort(out_dir / "cohort.csv", finished) if finished else None
