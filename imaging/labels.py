@@ -66,7 +66,12 @@ class LabelMap:
 
     def present(self) -> list[str]:
         """Names whose value occurs in the array, in table order."""
-        values = set(np.unique(self.array).tolist())
+        if self.array.dtype in (np.uint8, np.uint16):  # a lookup table is cheaper than a sort
+            seen = np.zeros(np.iinfo(self.array.dtype).max + 1, dtype=bool)
+            seen[self.array] = True
+            values = set(np.flatnonzero(seen).tolist())
+        else:
+            values = set(np.unique(self.array).tolist())
         return [name for value, name in self.names.items() if value in values]
 
     def relabel(self, target: Mapping[int, str]) -> LabelMap:

@@ -9,13 +9,13 @@ ImageSeriesReader (GDCM), and dcm2niix when installed (it also writes a NIfTI, s
 work). The section between the ``bench:ingest`` markers in docs/benchmarks.md is rewritten with the
 results and the machine they ran on.
 
-    .venv/bin/python scripts/benchmark.py batch [--studies 4] [--slices 300] [--network pointwise|recipe]
+    .venv/bin/python scripts/benchmark.py batch [--studies 4] [--slices 300] [--network registered|pointwise]
         [--device cpu|cuda] [--batch-size 16] [--workers N]
 
 ``batch`` writes synthetic 512x512xN CT studies into the cache, runs ``imaging.batch.run_batch`` over
 them into a temporary folder and records studies/hour and seconds per stage in the section
-``bench:batch-<network>-<device>``. ``recipe`` is the CT tissue model's architecture with untrained
-weights (inference cost), ``pointwise`` a 1x1 convolution (everything around the network).
+``bench:batch-<network>-<device>``. ``registered`` is the committed default CT tissue model (what
+users run), ``pointwise`` a 1x1 convolution on the same grid (everything around the network).
 
 New stages add a function and one entry in SUBCOMMANDS; nothing else changes.
 """
@@ -78,12 +78,24 @@ def _phantom_slice(k: int) -> np.ndarray:
     return np.clip(np.round(hu + 1024), 0, 4095).astype(np.uint16)
 
 
-def _write_slice(args: tuple[Path, int, str, str, bool]) -> None:
+@dataclass(frozen=True)
+class Grid:
+    """Where slice k lies: LPS origin of slice 0, step between slices, in-plane directions/spacing."""
+
+    origin: tuple[float, float, float] = (-250.0, -250.0, -400.0)
+    step: tuple[float, float, float] = (0.0, 0.0, 1.25)
+    row_dir: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    col_dir: tuple[float, float, float] = (0.0, 1.0, 0.0)
+    pixel_mm: tuple[float, float] = (0.9765625, 0.9765625)
+
+
+def _write_slice(args: tuple[Path, int, str, str, bool, Path | None, Grid]) -> None:
+    """One CT slice: pixels from ``_phantom_slice`` or, given a .npy of stored values, its slice k."""
     import pydicom
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, JPEG2000Lossless
 
-    folder, k, series_uid, study_uid, compress = args
+    folder, k, series_uid, study_uid, compress, pixels, grid = args
     ds = pydicom.Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
@@ -97,13 +109,15 @@ def _write_slice(args: tuple[Path, int, str, str, bool]) -> None:
         study_uid + ".9",
     )
     ds.SeriesDescription, ds.InstanceNumber = "benchmark", k + 1
-    ds.ImagePositionPatient = [-250.0, -250.0, -400.0 + 1.25 * k]
-    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-    ds.PixelSpacing, ds.SliceThickness = [0.9765625, 0.9765625], 1.25
+    position = zip(grid.origin, grid.step, strict=True)
+    ds.ImagePositionPatient = [round(float(o + k * d), 4) for o, d in position]
+    ds.ImageOrientationPatient = [round(float(v), 6) for v in (*grid.row_dir, *grid.col_dir)]
+    ds.PixelSpacing = [round(float(v), 6) for v in grid.pixel_mm]
+    ds.SliceThickness = round(float(np.linalg.norm(grid.step)), 4)
     ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = ROWS, COLS, 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-    arr = _phantom_slice(k)
+    arr = _phantom_slice(k) if pixels is None else np.ascontiguousarray(np.load(pixels, mmap_mode="r")[k])
     ds.PixelData = arr.tobytes()
     if compress:
         ds.compress(JPEG2000Lossless, arr, encoding_plugin="pylibjpeg")
@@ -120,7 +134,7 @@ def ensure_series(cache: Path, n: int, compress: bool) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     series_uid = f"1.2.826.0.1.3680043.8.498.77{n}{int(compress)}"
-    jobs = [(folder, k, series_uid, "1.2.826.0.1.3680043.8.498.77", compress) for k in range(n)]
+    jobs = [(folder, k, series_uid, "1.2.826.0.1.3680043.8.498.77", compress, None, Grid()) for k in range(n)]
     with ProcessPoolExecutor(max_workers=_cores()) as pool:
         list(pool.map(_write_slice, jobs, chunksize=8))
     done.write_text("ok\n")
@@ -199,20 +213,47 @@ def bench_ingest(args: argparse.Namespace) -> int:
 # --- batch -----------------------------------------------------------------------------------------
 
 
+SAMPLE_CT = ROOT / "sample_dicoms" / "BM001" / "CT_20260314" / "S002_Abdomen_3.0_Br40_3"
+
+
 def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
-    """``studies`` synthetic CT studies of ``n`` 512x512 slices (uncompressed), cached like ingest's."""
-    root = cache / f"batch_{studies}x{ROWS}x{COLS}x{n}"
+    """``studies`` copies of a realistic 512x512xN CT study (uncompressed), cached like ingest's.
+
+    The committed sample abdomen (BM001, 91 slices of 256x256 at 1.5 x 1.5 x 3 mm, with spine,
+    organs and fat) is resampled linearly to 512x512xN over the same body (0.75 mm pixels), so every
+    stage does what it does on a real study: levels are found, SEG and SR are written.
+    """
+    root = cache / f"batch_sample_{studies}x{ROWS}x{COLS}x{n}"
     done = root / ".complete"
     if done.exists():
         return root
     if root.exists():
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    from scipy import ndimage
+
+    from imaging.ingest.assemble import assemble_volume
+    from imaging.ingest.discovery import discover
+
+    volume = assemble_volume(discover(SAMPLE_CT).instances)
+    zoom = np.array([n / volume.shape[0], ROWS / volume.shape[1], COLS / volume.shape[2]])
+    hu = ndimage.zoom(volume.array.astype(np.float32), zoom, order=1, grid_mode=True, mode="nearest")
+    np.save(root / "volume.npy", np.clip(np.round(hu + 1024), 0, 4095).astype(np.uint16))
+    axes = volume.affine[:3, :3] / zoom  # columns: LPS step per new (slice, row, column) index
+    first = volume.affine @ np.append(0.5 / zoom - 0.5, 1.0)  # grid_mode: new centre k maps to (k+.5)/z-.5
+    grid = Grid(
+        origin=tuple(first[:3]),
+        step=tuple(axes[:, 0]),
+        row_dir=tuple(axes[:, 2] / np.linalg.norm(axes[:, 2])),
+        col_dir=tuple(axes[:, 1] / np.linalg.norm(axes[:, 1])),
+        pixel_mm=(float(np.linalg.norm(axes[:, 1])), float(np.linalg.norm(axes[:, 2]))),
+    )
     jobs = []
     for i in range(studies):
         folder = root / f"study{i:03d}"
-        folder.mkdir(parents=True)
-        study_uid = f"1.2.826.0.1.3680043.8.498.78.{n}.{i + 1}"
-        jobs += [(folder, k, study_uid + ".1", study_uid, False) for k in range(n)]
+        folder.mkdir()
+        study_uid = f"1.2.826.0.1.3680043.8.498.79.{n}.{i + 1}"
+        jobs += [(folder, k, study_uid + ".1", study_uid, False, root / "volume.npy", grid) for k in range(n)]
     with ProcessPoolExecutor(max_workers=_cores()) as pool:
         list(pool.map(_write_slice, jobs, chunksize=8))
     done.write_text("ok\n")
@@ -220,21 +261,19 @@ def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
 
 
 def _benchmark_model(kind: str):  # -> LoadedModel
-    """``recipe``: the CT tissue model's architecture (untrained weights: timing only, labels meaningless);
-    ``pointwise``: a 1x1 convolution with the same classes, to time everything around the network."""
+    """``registered``: the committed default CT tissue model, as users run it; ``pointwise``: a 1x1
+    convolution with the same classes and grid, to time everything around the network."""
     import torch
 
-    from segmentation_models.loading import LoadedModel
-    from segmentation_models.networks import build_network
-    from segmentation_models.training.recipes import tissue_spec
+    from segmentation_models.loading import LoadedModel, resolve_model
+    from segmentation_models.registry import DEFAULT_MODEL_NAMES
 
-    spec = tissue_spec("bench-ct-tissue", "0")
+    model = resolve_model(DEFAULT_MODEL_NAMES["CT"])
+    if kind == "registered":
+        return model
     torch.manual_seed(0)
-    if kind == "recipe":
-        network = build_network(spec)
-    else:
-        network = torch.nn.Conv2d(spec.context_slices, spec.out_channels, kernel_size=1)
-    return LoadedModel(spec, network.eval(), None, source=f"benchmark {kind} network (untrained)")
+    network = torch.nn.Conv2d(model.spec.context_slices, model.spec.out_channels, kernel_size=1)
+    return LoadedModel(model.spec, network.eval(), None, source="benchmark pointwise network (untrained)")
 
 
 def bench_batch(args: argparse.Namespace) -> int:
@@ -264,9 +303,14 @@ def bench_batch(args: argparse.Namespace) -> int:
         f"{report.versions['device']}",
         "",
         f"Run `{command}` on {time.strftime('%Y-%m-%d')}: `run_batch` with {workers} worker processes,",
-        f"batch size {args.batch_size} slices, model grid of the CT tissue recipe (1.5 mm, 288x288 patches).",
+        f"batch size {args.batch_size} slices, "
+        + (
+            f"network {model.spec.name} {model.spec.version} (committed weights)."
+            if args.network == "registered"
+            else f"a 1x1 convolution on the grid of {model.spec.name} (all but the network)."
+        ),
         "Stage seconds are summed per unit; stages overlap (workers decode while the main process infers),",
-        "so wall time per study is below their sum. Untrained weights: timing only.",
+        "so wall time per study is below their sum. The synthetic studies are timing material only.",
         "",
         "| studies/hour | wall s | wall s/study | decode | preprocess | inference | measure | write |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -383,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "batch":
             p.add_argument("--slices", type=int, default=300)
             p.add_argument("--studies", type=int, default=4)
-            p.add_argument("--network", choices=("pointwise", "recipe"), default="pointwise")
+            p.add_argument("--network", choices=("registered", "pointwise"), default="registered")
             p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
             p.add_argument("--batch-size", type=int, default=16)
             p.add_argument("--workers", type=int, default=None)

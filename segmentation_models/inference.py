@@ -29,10 +29,12 @@ from segmentation_models.class_schema import HeadKind, Segmentation
 from segmentation_models.loading import LoadedModel
 from segmentation_models.networks import size_divisor
 from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
-from segmentation_models.registry import AxisOrder, ModelSpec, SpatialDims
+from segmentation_models.registry import AxisOrder, ModelSpec, NormKind, SpatialDims
 
 SAME_SPACING_RTOL = 1e-3  # spacings this close are not resampled at all
 MAX_WINDOW = 512  # model pixels per side: slices up to 768 mm at 1.5 mm run as one window
+BODY_MARGIN_PX = 32  # model pixels of air kept around the body (48 mm at 1.5 mm)
+BACKGROUND_LOGIT = 30.0  # outside the body box: background with probability 1 - 1e-12
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,25 @@ class Predictor:
         self._call = _axis_adapter(network, self.spec)
 
     def logits(self, batch: Any) -> Any:
-        """Sliding-window logits for (B, channels, ...) on the model grid; windows per :func:`window_size`."""
+        """Logits for (B, channels, ...) on the model grid: windows per :func:`window_size`.
+
+        2-D/2.5-D batches of known architecture run on the box around the body only (see
+        :func:`body_box`); outside it every head says background with certainty.
+        """
+        import torch
+
+        box = body_box(batch, self.spec) if batch.dim() == 4 else None
+        if box is None:
+            return self._window(batch)
+        out = torch.zeros((batch.shape[0], self.spec.out_channels, *batch.shape[2:]), device=batch.device)
+        out[:, np.cumsum([0] + [h.n_channels for h in self.spec.heads])[:-1]] = BACKGROUND_LOGIT
+        if box[0].stop > box[0].start and box[1].stop > box[1].start:
+            out[(slice(None), slice(None), *box)] = self._window(
+                batch[(slice(None), slice(None), *box)]
+            ).float()
+        return out
+
+    def _window(self, batch: Any) -> Any:
         import torch
         from monai.inferers import sliding_window_inference
 
@@ -421,20 +441,46 @@ def context_stack(x: np.ndarray, ks: np.ndarray, context_slices: int) -> np.ndar
 def window_size(spec: ModelSpec, model_shape: Sequence[int]) -> tuple[int, ...]:
     """Sliding-window size for a volume of ``model_shape`` on the model grid.
 
-    2-D/2.5-D networks of known architecture see the whole slice as one window (up to
-    :data:`MAX_WINDOW`): tiling a 512-pixel CT slice into 288-pixel patches with overlap costs four
-    forward passes instead of one, and the patch borders are where a network sees least context.
-    The trained patch size is a lower bound, and sides are rounded up to what the network's
-    down-sampling needs.
+    2-D/2.5-D networks of known architecture see the whole (body box of the) slice as one window,
+    up to :data:`MAX_WINDOW`: tiling a 512-pixel CT slice into 288-pixel patches with overlap costs
+    four forward passes instead of one, and patch borders are where a network sees least context.
+    Sides are rounded up to what the network's down-sampling needs; the trained patch size is no
+    bound (the networks are fully convolutional and were trained on smaller crops).
     """
     divisor = size_divisor(spec)
     if spec.spatial_dims is SpatialDims.THREE_D or divisor is None:
         return tuple(spec.patch_size)
     plane = model_shape[-2:] if spec.axis_order is AxisOrder.SLICE_ROW_COLUMN else model_shape[-2:][::-1]
-    return tuple(
-        min(max(p, -(-int(n) // divisor) * divisor), max(p, MAX_WINDOW // divisor * divisor))
-        for p, n in zip(spec.patch_size, plane, strict=True)
-    )
+    return tuple(min(-(-int(n) // divisor) * divisor, MAX_WINDOW // divisor * divisor) for n in plane)
+
+
+def body_box(batch: Any, spec: ModelSpec) -> tuple[slice, slice] | None:
+    """Rows and columns of a (B, C, rows, columns) batch that hold anything but air, plus a margin.
+
+    Normalisations that clip at a floor map air (and anything at or below the floor) to exactly 0,
+    so the network is run only on the box where some input is above 0, grown by
+    :data:`BODY_MARGIN_PX` on every side (context for the network, well beyond the skin) and to a
+    multiple of the network's down-sampling. A third to a half of a typical CT slice is air around
+    the body. Returns None (run on everything) for other normalisations or when the box would be
+    the whole plane, and an empty box for a batch of air.
+    """
+    divisor = size_divisor(spec)
+    if divisor is None or spec.normalisation.kind not in (NormKind.CT_WINDOW, NormKind.PERCENTILE):
+        return None
+    occupied = (batch > 0).any(dim=1).any(dim=0)
+    rows = np.flatnonzero(_to_numpy(occupied.any(dim=1)))
+    cols = np.flatnonzero(_to_numpy(occupied.any(dim=0)))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    box = []
+    for found, n in ((rows, occupied.shape[0]), (cols, occupied.shape[1])):
+        first, last = int(found[0]) - BODY_MARGIN_PX, int(found[-1]) + 1 + BODY_MARGIN_PX
+        size = min(n, -(-(last - first) // divisor) * divisor)
+        start = min(max(0, first - (size - (last - first)) // 2), n - size)
+        box.append(slice(max(0, start), max(0, start) + size))
+    if all(b.start == 0 and b.stop == n for b, n in zip(box, occupied.shape, strict=True)):
+        return None
+    return box[0], box[1]
 
 
 def _axis_adapter(network: Any, spec: ModelSpec) -> Any:

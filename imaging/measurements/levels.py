@@ -53,17 +53,31 @@ def inplane_disk(volume: Volume, radius_mm: float) -> np.ndarray:
 
 
 def vertebral_body_mask(vertebra: np.ndarray, volume: Volume) -> np.ndarray:
-    """Per-slice opening of one vertebra's mask that keeps the body and drops thin posterior elements."""
+    """Per-slice opening of one vertebra's mask that keeps the body and drops thin posterior elements.
+
+    The opening runs on the vertebra's bounding box padded by the disk radius (outside it the mask
+    is empty either way), which gives the same result as on the whole slice at a small fraction of
+    the cost on 512x512 series.
+    """
     disk = inplane_disk(volume, BODY_OPENING_RADIUS_MM)
     body = np.zeros_like(vertebra, dtype=bool)
-    for k in np.flatnonzero(vertebra.any(axis=(1, 2))):
-        opened = ndimage.binary_opening(vertebra[k], structure=disk)
+    boxes = ndimage.find_objects(vertebra.astype(np.uint8))
+    if not boxes or boxes[0] is None:
+        return body
+    pad = (0, disk.shape[0] // 2 + 1, disk.shape[1] // 2 + 1)
+    box = tuple(
+        slice(max(0, b.start - p), min(n, b.stop + p))
+        for b, p, n in zip(boxes[0], pad, vertebra.shape, strict=True)
+    )
+    sub, sub_body = vertebra[box], body[box]  # basic slicing: sub_body writes into body
+    for k in np.flatnonzero(sub.any(axis=(1, 2))):
+        opened = ndimage.binary_opening(sub[k], structure=disk)
         if opened.any():
             lab, n = ndimage.label(opened)
             if n > 1:  # keep the largest blob: the body, not a stray thick process
                 sizes = ndimage.sum_labels(opened, lab, index=np.arange(1, n + 1))
                 opened = lab == (1 + int(np.argmax(sizes)))
-            body[k] = opened
+            sub_body[k] = opened
     return body
 
 

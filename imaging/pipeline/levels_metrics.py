@@ -373,7 +373,8 @@ def _covered_volumes(volume: Volume, seg: Segmentation, tissue: LabelMap | None)
         span = np.flatnonzero(covered)
         if span.size:
             slices = np.arange(span[0], span[-1] + 1)
-            names = [n for n in MEASURED_LEVELS if n in seg.vertebrae.present()]
+            present = set(seg.vertebrae.present())
+            names = [n for n in MEASURED_LEVELS if n in present]
             out["measured_vertebrae"] = {
                 "levels": f"{names[0]}-{names[-1]}",
                 "slices": [int(slices[0]), int(slices[-1])],
