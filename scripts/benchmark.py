@@ -216,13 +216,38 @@ def bench_ingest(args: argparse.Namespace) -> int:
 SAMPLE_CT = ROOT / "sample_dicoms" / "BM001" / "CT_20260314" / "S002_Abdomen_3.0_Br40_3"
 
 
-def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
-    """``studies`` copies of a realistic 512x512xN CT study (uncompressed), cached like ingest's.
+def resampled_sample(n: int):  # -> tuple[Volume, Grid]
+    """The committed sample abdomen resampled linearly to 512x512xN over the same body.
 
-    The committed sample abdomen (BM001, 91 slices of 256x256 at 1.5 x 1.5 x 3 mm, with spine,
-    organs and fat) is resampled linearly to 512x512xN over the same body (0.75 mm pixels), so every
-    stage does what it does on a real study: levels are found, SEG and SR are written.
+    BM001's CT (91 slices of 256x256 at 1.5 x 1.5 x 3 mm, with spine, organs and fat) becomes
+    0.75 mm pixels and N slices, so every stage does what it does on a real study: levels are found,
+    SEG and SR are written. Returns the HU volume and the DICOM grid of its slices.
     """
+    from scipy import ndimage
+
+    from imaging.ingest.assemble import assemble_volume
+    from imaging.ingest.discovery import discover
+    from imaging.volume import Volume
+
+    volume = assemble_volume(discover(SAMPLE_CT).instances)
+    zoom = np.array([n / volume.shape[0], ROWS / volume.shape[1], COLS / volume.shape[2]])
+    hu = ndimage.zoom(volume.array.astype(np.float32), zoom, order=1, grid_mode=True, mode="nearest")
+    affine = volume.affine.copy()
+    affine[:3, :3] = volume.affine[:3, :3] / zoom  # columns: LPS step per new (slice, row, column) index
+    affine[:, 3] = volume.affine @ np.append(0.5 / zoom - 0.5, 1.0)  # grid_mode: new k at old (k+.5)/z-.5
+    axes = affine[:3, :3]
+    grid = Grid(
+        origin=tuple(affine[:3, 3]),
+        step=tuple(axes[:, 0]),
+        row_dir=tuple(axes[:, 2] / np.linalg.norm(axes[:, 2])),
+        col_dir=tuple(axes[:, 1] / np.linalg.norm(axes[:, 1])),
+        pixel_mm=(float(np.linalg.norm(axes[:, 1])), float(np.linalg.norm(axes[:, 2]))),
+    )
+    return Volume(np.round(hu).astype(np.int16), affine, {"modality": "CT"}), grid
+
+
+def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
+    """``studies`` copies of :func:`resampled_sample` as uncompressed DICOM, cached like ingest's."""
     root = cache / f"batch_sample_{studies}x{ROWS}x{COLS}x{n}"
     done = root / ".complete"
     if done.exists():
@@ -230,24 +255,8 @@ def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    from scipy import ndimage
-
-    from imaging.ingest.assemble import assemble_volume
-    from imaging.ingest.discovery import discover
-
-    volume = assemble_volume(discover(SAMPLE_CT).instances)
-    zoom = np.array([n / volume.shape[0], ROWS / volume.shape[1], COLS / volume.shape[2]])
-    hu = ndimage.zoom(volume.array.astype(np.float32), zoom, order=1, grid_mode=True, mode="nearest")
-    np.save(root / "volume.npy", np.clip(np.round(hu + 1024), 0, 4095).astype(np.uint16))
-    axes = volume.affine[:3, :3] / zoom  # columns: LPS step per new (slice, row, column) index
-    first = volume.affine @ np.append(0.5 / zoom - 0.5, 1.0)  # grid_mode: new centre k maps to (k+.5)/z-.5
-    grid = Grid(
-        origin=tuple(first[:3]),
-        step=tuple(axes[:, 0]),
-        row_dir=tuple(axes[:, 2] / np.linalg.norm(axes[:, 2])),
-        col_dir=tuple(axes[:, 1] / np.linalg.norm(axes[:, 1])),
-        pixel_mm=(float(np.linalg.norm(axes[:, 1])), float(np.linalg.norm(axes[:, 2]))),
-    )
+    volume, grid = resampled_sample(n)
+    np.save(root / "volume.npy", np.clip(volume.array.astype(np.int32) + 1024, 0, 4095).astype(np.uint16))
     jobs = []
     for i in range(studies):
         folder = root / f"study{i:03d}"
@@ -333,6 +342,68 @@ def bench_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- segment ---------------------------------------------------------------------------------------
+
+
+def bench_segment(args: argparse.Namespace) -> int:
+    """``segment()`` with the committed CT model: one 512x512 slice and a 512x512xN volume, then (CUDA)
+    slices/s and peak GPU memory of the forward pass at several batch sizes."""
+    import torch
+
+    from segmentation_models.inference import InferenceOptions, Predictor, segment
+
+    model = _benchmark_model("registered")
+    volume, _ = resampled_sample(args.slices)
+    middle = volume.shape[0] // 2
+    one = type(volume)(volume.array[middle : middle + 1], volume.affine, volume.meta)
+    device = args.device
+    rows = []
+    for label, vol in (("1 slice 512x512", one), (f"{args.slices} slices 512x512", volume)):
+        seconds, _ = best_of(
+            lambda v=vol: segment(v, model, InferenceOptions(device, args.batch_size)), args.repeats
+        )
+        rows.append(
+            f"| {label} | {seconds:.2f} | {seconds / vol.shape[0]:.3f} | {vol.shape[0] / seconds:.1f} |"
+        )
+    lines = [
+        f"## Segmentation: committed CT tissue model, {device}",
+        "",
+        f"Run `{' '.join(['.venv/bin/python', 'scripts/benchmark.py', *sys.argv[1:]])}` on "
+        f"{time.strftime('%Y-%m-%d')}: `segment()` (normalise, resample to 1.5 mm, network on the body box,",
+        "probabilities back to the series grid, HU windows) on the committed sample abdomen resampled to",
+        f"512x512 (0.75 mm pixels); best of {args.repeats}; batch size {args.batch_size}.",
+        "",
+        "| input | seconds | seconds/slice | slices/s |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+    ]
+    if device == "cuda":
+        predictor = Predictor(model, InferenceOptions("cuda", 1))
+        lines += ["| batch size | slices/s (forward, AMP) | peak GPU memory (GiB) |", "|---:|---:|---:|"]
+        for size in (8, 16, 32, 64, 128):
+            batch = torch.rand((size, model.spec.context_slices, 256, 256), device="cuda")
+            torch.cuda.reset_peak_memory_stats()
+            with torch.inference_mode():
+                predictor.logits(batch)
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+                for _ in range(args.repeats):
+                    predictor.logits(batch)
+                torch.cuda.synchronize()
+            rate = size * args.repeats / (time.perf_counter() - start)
+            peak = torch.cuda.max_memory_allocated() / 2**30
+            lines.append(f"| {size} | {rate:.0f} | {peak:.2f} |")
+        lines.append("")
+    lines += ["Machine: " + machine_summary(), ""]
+    if args.note:
+        lines += [args.note, ""]
+    section = "\n".join(lines)
+    print(section)
+    write_section(DOCS, f"segment-{device}", section)
+    return 0
+
+
 # --- report ----------------------------------------------------------------------------------------
 
 
@@ -412,6 +483,7 @@ def _cores() -> int:
 SUBCOMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "ingest": (bench_ingest, "DICOM series -> volume: ours vs SimpleITK vs dcm2niix"),
     "batch": (bench_batch, "bonemuscle batch: studies/hour and seconds per stage on synthetic CT"),
+    "segment": (bench_segment, "segment(): seconds per 512x512 slice and per volume; GPU slices/s"),
 }
 
 
@@ -424,6 +496,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--repeats", type=int, default=3)
         if name == "ingest":
             p.add_argument("--slices", type=int, default=400)
+        if name == "segment":
+            p.add_argument("--slices", type=int, default=100)
+            p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+            p.add_argument("--batch-size", type=int, default=16)
+            p.add_argument("--note", default="", help="a sentence added under the table (e.g. load)")
         if name == "batch":
             p.add_argument("--slices", type=int, default=300)
             p.add_argument("--studies", type=int, default=4)
