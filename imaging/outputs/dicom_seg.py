@@ -192,9 +192,15 @@ def build_seg(
     maps = {"tissue": tissue, "vertebrae": vertebrae}
     any_label = (tissue.array > 0).any(axis=(1, 2)) | (vertebrae.array > 0).any(axis=(1, 2))
     slices = np.flatnonzero(any_label).tolist()
-    stacked = np.zeros((len(slices), *volume.shape[1:], len(specs)), dtype=bool)
+    # segment-major memory: each segment's frames are contiguous, for filling here and for
+    # highdicom's per-segment frame loop; highdicom is handed the (frames, rows, cols, segments) view
+    planes = np.zeros((len(specs), len(slices), *volume.shape[1:]), dtype=bool)
+    arrays = {name: m.array[slices] for name, m in maps.items()}
     for spec in specs:
-        stacked[..., spec.number - 1] = maps[spec.source_map].mask(spec.name)[slices]
+        np.equal(
+            arrays[spec.source_map], maps[spec.source_map].value_of(spec.name), out=planes[spec.number - 1]
+        )
+    stacked = np.moveaxis(planes, 0, -1)
     positions, orientation, measures = grid_geometry(volume, slices)
     seg = hd.seg.Segmentation(
         source_images=source_images(source_datasets),
