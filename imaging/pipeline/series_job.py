@@ -135,7 +135,8 @@ def finish_unit(
     """
     volume, entry, dff = decoded.volume, decoded.entry, decoded.dff
     started = time.perf_counter()
-    seg = with_vertebral_levels(volume, seg, is_ct=dff is None)
+    ff_map = dff.map.percent if dff is not None else None  # MR: discs and sacrum from marrow fat
+    seg = with_vertebral_levels(volume, seg, is_ct=dff is None, fat_fraction_pct=ff_map)
     matched, dxa_json, subject_warnings = subject_for(volume.meta, subject)
     levels = measure_levels(volume, seg, levels_options, matched.subject.height_m, entry.contrast)
     results = build_results(entry, volume, seg, levels, matched, dxa_json, subject_warnings, model_block, dff)

@@ -3,9 +3,14 @@
 CT needs nothing but HU: bone is ``HU > bone_hu`` inside the trunk. MR (no HU) reuses the same
 anatomy rules by passing a bone or vertebral-body mask predicted by a network (``bone_mask``, on the
 input grid); the trunk outline then comes from the signal (above 10 % of its 99th percentile). Ribs
-and the sacrum must be inside that mask for the anchors to be found, so an MR model whose ``bone``
-class covers the whole skeleton gives the same anchors as CT; a body-only mask can still be split
-and named from the sacrum, never from ribs (and says so: no rib-bearing vertebra is found).
+must be inside that mask for the rib anchor to be found; a body-only mask can still be split and
+named from the sacrum, never from ribs (and says so: no rib-bearing vertebra is found).
+
+A Dixon set's fat-fraction map (``fat_fraction_pct``, MR only) adds what a network's bone mask does
+not reliably give (:mod:`.marrow`): discs from the fat fraction along the centreline (fatty marrow
+against water-like discs and endplates, the MR counterpart of the HU core profile), and the sacrum
+from the marrow at the column's axis below the lowest body. Without it, MR discs come from the bone
+mask alone and the sacrum only from a bone mask that covers it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 
 from imaging.labels import VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
-from segmentation_models.levels import anchors, spine
+from segmentation_models.levels import anchors, marrow, spine
 from segmentation_models.levels.labelling import name_vertebrae
 from segmentation_models.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
 from segmentation_models.levels.workgrid import (
@@ -32,14 +37,25 @@ _VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
 
 
 def identify_levels(
-    volume: Volume, bone_mask: np.ndarray | None = None, options: LevelOptions | None = None
+    volume: Volume,
+    bone_mask: np.ndarray | None = None,
+    options: LevelOptions | None = None,
+    fat_fraction_pct: np.ndarray | None = None,
 ) -> LevelResult:
-    """Find, split and name the vertebrae of ``volume`` (see the package docstring).
+    """Find, split and name the vertebrae of ``volume`` (see the module and package docstrings).
 
     Raises:
-        ValueError: ``bone_mask`` does not have the volume's shape.
+        ValueError: ``bone_mask`` or ``fat_fraction_pct`` does not have the volume's shape, or a
+            fat-fraction map comes without a bone mask (it is an MR cue; CT uses HU).
     """
     options = options or LevelOptions()
+    if fat_fraction_pct is not None:
+        if bone_mask is None:
+            raise ValueError("a fat-fraction map is an MR cue and needs the MR bone mask (bone_mask)")
+        if fat_fraction_pct.shape != volume.shape:
+            raise ValueError(
+                f"fat_fraction_pct shape {fat_fraction_pct.shape} does not match the volume {volume.shape}"
+            )
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     grid = work_grid_for(volume, options.inplane_mm)
@@ -55,7 +71,12 @@ def identify_levels(
         column = spine.trace_column(opened, trunk, grid, options)
     except ValueError as exc:
         return _empty(volume, str(exc), t)
-    blobs, discs, between = _discs(volume, bone_mask, column, grid, options)
+    ff = None
+    if fat_fraction_pct is not None:
+        # Signal voids (cortex, air: NaN in the map) count as "not marrow" for every fat-fraction cue.
+        ff = volume.with_array(np.nan_to_num(fat_fraction_pct.astype(np.float32), nan=-1.0))
+        column = _with_sacral_marrow(ff, column, trunk, grid, options)
+    blobs, discs, between = _discs(volume, bone_mask, ff, column, grid, options)
     column = replace(column, blobs=blobs)
     bodies = spine.split_bodies(column, valid, grid, options, discs)
     t["column_s"] = time.perf_counter() - t0
@@ -104,12 +125,38 @@ def _trunk_box(trunk: np.ndarray) -> tuple[slice, slice, slice]:
     return (slice(None), slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
 
 
+def _with_sacral_marrow(
+    ff: Volume, column: spine.Column, trunk: np.ndarray, grid: WorkGrid, options: LevelOptions
+) -> spine.Column:
+    """MR: the column extended caudally by the marrow at its axis (:func:`marrow.extend_caudally`)."""
+    core = spine.core_profile(ff.array, ff.affine, column, grid)
+    low, high = marrow.marrow_window(core, column, options)
+    if not np.isfinite(low):
+        return column
+    above_low, above_high = resample_to_work(ff, grid, (low, high))
+    return marrow.extend_caudally(column, above_low & ~above_high, trunk, grid, options)
+
+
 def _discs(
-    volume: Volume, bone_mask: np.ndarray | None, column: spine.Column, grid: WorkGrid, options: LevelOptions
+    volume: Volume,
+    bone_mask: np.ndarray | None,
+    ff: Volume | None,
+    column: spine.Column,
+    grid: WorkGrid,
+    options: LevelOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column blobs with non-disc gaps bridged, the disc slices, from the core profile (HU on CT,
-    soft tissue ~40 HU; bone-mask fraction otherwise), and on CT the slices whose centre lies
-    between two bodies by the cortical-ring test (:func:`spine.nonbody_slices`; none on MR)."""
+    soft tissue ~40 HU; MR: the fat fraction, water ~0 %, else the bone-mask fraction), and the
+    slices whose centre lies between two bodies: on CT by the cortical-ring test
+    (:func:`spine.nonbody_slices`), on MR with a fat-fraction map by the water-like core
+    (:func:`marrow.between_slices`); none on MR without one."""
+    if ff is not None:
+        profile = spine.core_profile(ff.array, ff.affine, column, grid)
+        blobs = spine.bridge_gaps(column.blobs, profile, column, 0.0)
+        discs = spine.disc_slices(profile, column, grid, 0.0, options.disc_drop)
+        between = marrow.between_slices(profile, column, options.disc_drop)
+        blobs[between] = False
+        return blobs, discs | between, between
     if bone_mask is None:
         profile = spine.core_profile(volume.array, volume.affine, column, grid)
         soft = options.soft_tissue_hu

@@ -52,6 +52,12 @@ class LevelOptions:
     rib_tube_margin_mm: float = 5.0  # bone beyond body half-width + this is "outside the column"
     sacrum_min_width_mm: float = 70.0
     sacrum_width_ratio: float = 1.6  # sacrum width / median vertebral body width
+    # MR with a Dixon fat-fraction map (segmentation_models.levels.marrow): marrow reads above
+    # disc_drop x the column's marrow level and below adipose tissue (~90 % signal fat fraction) ...
+    marrow_ff_max_pct: float = 85.0
+    # ... and the sacrum is followed below the lowest body until this much z holds no marrow at the axis
+    # (the lumbosacral disc is ~10-15 mm).
+    sacrum_search_gap_mm: float = 20.0
     posterior_reach_mm: float = 90.0  # posterior elements searched this far behind the body centre
     lateral_reach_mm: float = 40.0  # ... and this far beyond the body's lateral edge
 
