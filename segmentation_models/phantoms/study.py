@@ -294,9 +294,10 @@ CT_THIN_LUMBAR = AxialGrid(
 )  # targeted bone recon
 CT_THICK = AxialGrid(pixel_mm=1.5, matrix=256, slice_mm=5.0)
 CT_WIDE_THICK = AxialGrid(pixel_mm=1.6, matrix=256, slice_mm=5.0)  # obese subject: larger field of view
-MR_GRID = AxialGrid(
-    pixel_mm=3.0, matrix=128, slice_mm=5.0, top="L1", bottom="L5"
-)  # marrow L1-L4, muscle at L3
+# Lumbar Dixon as lumbar spine MR is planned: T12 to the sacrum. Marrow L1-L4 and muscle at L3 are the
+# measurements; the sacrum and T12 with its ribs are what vertebral levels are counted from on MR
+# (segmentation_models.levels); a field of view of L1-L5 alone holds neither and gets no level at all.
+MR_GRID = AxialGrid(pixel_mm=3.0, matrix=128, slice_mm=5.0, top="T12", bottom="S1")
 
 
 # Bone sites per DXA visit: BM001 osteopenia (lowest T -1.6), BM002 osteoporosis (T <= -2.5 at spine and
