@@ -10,12 +10,14 @@ Usage::
 
     result = identify_levels(ct_volume)                 # CT: HU alone
     result = identify_levels(mr_volume, bone_mask=bone)  # MR: a network's bone mask on the input grid
+    result = identify_levels(mr_volume, bone_mask=bone, fat_fraction_pct=ff)  # MR Dixon: + marrow cues
     result.labels            # LabelMap on the input grid, contract names (empty when not established)
     result.report.confidence, result.report.reason, result.report.warnings
     [(v.name, v.z_range_mm, v.anchor, v.confidence) for v in result.report.vertebrae]
 
 Modules: :mod:`.workgrid` (LPS-aligned resampling), :mod:`.spine` (column and bodies),
-:mod:`.anchors` (ribs, sacrum), :mod:`.labelling` (names and confidence), :mod:`.identify`.
+:mod:`.anchors` (ribs, sacrum), :mod:`.marrow` (MR Dixon: discs and the sacrum from the fat fraction),
+:mod:`.labelling` (names and confidence), :mod:`.identify`.
 """
 
 from segmentation_models.levels.identify import identify_levels
