@@ -63,7 +63,7 @@ def render_card(spec: ModelSpec, facts: CardFacts | None = None) -> str:
         facts.training_data or missing,
     ]
     lines += ["", "## Metrics"]
-    lines += [f"- {k}: {v:.4g}" for k, v in sorted(facts.metrics.items())] or [missing]
+    lines += metrics_lines(facts.metrics) or [missing]
     lines += ["", "## Limitations"]
     lines += [f"- {item}" for item in facts.limitations] or [missing]
     return "\n".join(lines) + "\n"
@@ -74,3 +74,69 @@ def write_card(spec: ModelSpec, directory: Path, facts: CardFacts | None = None)
     path = Path(directory) / CARD_FILENAME
     path.write_text(render_card(spec, facts), encoding="utf-8")
     return path
+
+
+def metrics_lines(metrics: Mapping[str, float]) -> list[str]:
+    """The Metrics section's bullet lines, sorted by name (shared by rendering and re-evaluation)."""
+    return [f"- {k}: {v:.4g}" for k, v in sorted(metrics.items())]
+
+
+def _section_span(card: str, title: str) -> tuple[int, int] | None:
+    """(start of the body, end of the section) of ``## title`` in ``card``; None when absent."""
+    lines = card.splitlines(keepends=True)
+    pos, start = 0, None
+    for line in lines:
+        if start is not None and line.startswith("## "):
+            return start, pos
+        pos += len(line)
+        if start is None and line.rstrip("\n") == f"## {title}":
+            start = pos
+    return None if start is None else (start, len(card))
+
+
+def replace_section(card: str, title: str, body: str, before: str | None = None) -> str:
+    """``card`` with the body of ``## title`` replaced (up to the next ``## `` heading).
+
+    Re-measuring a model must refresh its numbers without touching what only its training run
+    knew (command, hardware, notes), so sections are swapped one by one instead of re-rendering the
+    card. An absent section is inserted before ``## before`` (when present) or appended.
+    """
+    text = body.rstrip("\n") + "\n"
+    span = _section_span(card, title)
+    if span is not None:
+        start, end = span
+        tail = card[end:]
+        return card[:start] + text + ("\n" if tail else "") + tail
+    block = f"## {title}\n{text}"
+    anchor = _section_span(card, before) if before else None
+    if anchor is not None:
+        head_start = anchor[0] - len(f"## {before}\n")
+        return card[:head_start] + block + "\n" + card[head_start:]
+    return card.rstrip("\n") + "\n\n" + block
+
+
+def replace_items(card: str, title: str, prefix: str, items: Sequence[str]) -> str:
+    """``card`` with the bullets of ``## title`` that start with ``prefix`` replaced by ``items``.
+
+    The new bullets take the place of the first one removed (else they go last); other bullets of
+    the section (hand-written limitations, say) stay as they are.
+    """
+    span = _section_span(card, title)
+    if span is None:
+        return replace_section(card, title, "\n".join(f"- {i}" for i in items))
+    start, end = span
+    body = card[start:end].rstrip("\n").split("\n")
+    kept: list[str] = []
+    at = None
+    for line in body:
+        if line.startswith(f"- {prefix}"):
+            at = len(kept) if at is None else at
+            continue
+        kept.append(line)
+    new = [f"- {i}" for i in items]
+    if at is None:
+        at = len(kept)
+        while at and not kept[at - 1].strip():
+            at -= 1
+    kept[at:at] = new
+    return replace_section(card, title, "\n".join(kept))
