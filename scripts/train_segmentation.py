@@ -225,9 +225,18 @@ def _real_text(reals: list, modality: str = "CT") -> str:
 
     if not reals:
         if modality != "CT":
+            others = sorted(p.name for p in SHARED_REAL.glob("mr_*") if p.is_dir())
             return (
-                "None: no real labelled data of this modality exists in ../shared/data, so nothing real was "
-                "trained on or validated against."
+                "None: no real MR Dixon set exists in ../shared/data, so nothing real was trained on or "
+                "validated against."
+                + (
+                    f" ../shared/data/real holds {len(others)} single-volume MR case(s) with "
+                    "TotalSegmentator "
+                    f"MR labels ({', '.join(others)}); they are not Dixon sets (no in-phase/opposed-phase "
+                    "or water/fat images, so no fat fraction for the IMAT split) and were not used."
+                    if others
+                    else ""
+                )
             )
         return "No real labelled data was available to this run (../shared/data/real absent)."
     return (
@@ -281,18 +290,24 @@ def _evaluation_sections(m: Measured, provenance: str) -> dict[str, str]:
     """The card sections an evaluation produces (titles are stable: --write-card replaces them)."""
     from segmentation_models.training import evaluation_report as report
 
+    modality = m.phantoms[ROUTINE].modality
+    scope = (
+        "held-out phantoms: muscle, SAT and VAT >= 0.95, IMAT >= 0.80; real CT: paraspinal >= 0.85"
+        if modality == "CT"
+        else "held-out phantoms: muscle, SAT and VAT >= 0.95, IMAT >= 0.80, set for CT and applied to this "
+        "MR model as well; the real-CT target does not apply"
+    )
     targets = (
-        f"Figures {provenance}. Targets are issue 3's (held-out phantoms: muscle, SAT and VAT >= 0.95, "
-        "IMAT >= 0.80; real CT: paraspinal >= 0.85). The headline comparison is against the reference "
-        "standard; the geometric-truth rows are shown so that nothing is hidden, and the definitional "
-        "ceiling in the tables above says how far even a perfect manual segmentation is from them.\n\n"
-        + report.targets_markdown(m.phantoms, m.reals)
+        f"Figures {provenance}. Targets are issue 3's ({scope}). The headline comparison is against the "
+        "reference standard; the geometric-truth columns are shown so that nothing is hidden, and the "
+        "definitional ceiling in the tables above says how far even a perfect manual segmentation is "
+        "from geometric truth.\n\n" + report.targets_markdown(m.phantoms, m.reals)
     )
     return {
         f"Held-out phantom validation, {ROUTINE}": report.phantom_markdown(m.phantoms[ROUTINE]),
         f"Held-out phantom validation, {RANDOMISED}": report.phantom_markdown(m.phantoms[RANDOMISED]),
         "Issue-3 targets": targets,
-        "Real data, case by case": _real_text(m.reals, m.phantoms[ROUTINE].modality),
+        "Real data, case by case": _real_text(m.reals, modality),
     }
 
 

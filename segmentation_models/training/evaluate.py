@@ -22,6 +22,29 @@ Where the ceiling loses is measured per voxel by
 value outside window, partial volume and blur, texture and other, noise at boundaries / in
 interiors); the cards print it under each phantom table.
 
+Finding on the committed cards' held-out sets (CT: 8 phantoms, MR: 6; Dice points the ceiling loses,
+routine acquisition / training randomisation):
+
+* No designed phantom value lies outside its window: muscle 13-68 HU, IMAT −101..−85, SAT −118..−99,
+  VAT −106..−89 HU (kVp-scaled) against −29..150 / −190..−30 / −190..−30 / −150..−50; MR muscle FF
+  5-9 %, IMAT 90 % against the 50 % split. The phantom is built inside the windows.
+* CT muscle (ceiling 0.950 / 0.934) and IMAT (0.827 / 0.785) lose at boundaries. Routine: partial
+  volume and blur 0.035 (muscle) and 0.117 (IMAT), noise at boundaries 0.015 / 0.056, interior noise
+  0.000: IMAT septa and marbling are one to three voxels wide, so mixed muscle/fat attenuation lands in
+  the muscle window. With the training randomisation (noise up to 75 HU) noise takes over: at
+  boundaries 0.033 / 0.113, in interiors 0.010 / 0.034. VAT (0.964 / 0.919) loses 0.033 routine to
+  partial volume with bowel and vessels (thick slices included), and 0.040 to interior noise when
+  randomised (the −50 HU edge is 45 HU from VAT's −95). SAT stays at 0.998 / 0.992.
+* Bone (0.987 / 0.995) loses only by compartment mapping: humeral marrow is geometric bone but no
+  compartment's rule makes it bone.
+* MR: SAT and VAT map one to one (ceiling 1.000); muscle (0.972) and IMAT (0.896-0.898) lose to partial
+  volume of 90 % fat septa with 5-9 % muscle (0.023-0.024 / 0.085-0.087) and a little to noise at
+  boundaries (0.005 / 0.017); bone (0.989 / 1.000) again only by humeral marrow.
+
+So against geometric truth even a perfect manual segmentation misses the issue's IMAT target on CT
+(0.827 routine) and sits at the muscle target (0.950 routine); the headline therefore scores against the
+reference standard, where only the network's compartments can lose.
+
 Held-out seeds start at :data:`HELD_OUT_SEED0`, far from any seed training uses. Real cases have
 TotalSegmentator labels only: Dice is reported for what they can give (paraspinal = autochthon,
 psoas = iliopsoas, bone), case by case.

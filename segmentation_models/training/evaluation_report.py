@@ -56,7 +56,10 @@ def _acquisition_text(ev: PhantomEvaluation) -> str:
 def _rule_text(modality: str) -> str:
     if modality == "CT":
         return "the Alberta HU windows"
-    return "the fat-fraction IMAT split (FF >= 50 %, postprocess.MrRule)"
+    return (
+        "the fat-fraction IMAT split (FF >= 50 %, postprocess.MrRule: the project's configurable "
+        "default, not a published cut-off)"
+    )
 
 
 def phantom_markdown(ev: PhantomEvaluation) -> str:
