@@ -3,7 +3,7 @@
 The MR network reads the set's in-phase image (``DecodedUnit.model_volume``), not the reference
 component the outputs are written on (water here): a batch that fed the network the water image
 would draw different compartments, hence different tissue labels and muscle fat fractions. The
-committed sample BM002 has the smallest Dixon set (36 slices of 128x128, all four components).
+committed sample BM002 has the smallest Dixon set (50 slices of 128x128, T12 to sacrum, 4 components).
 
 The quick test uses a thresholding stub network on the percentile-normalised image, whose labels
 are a known function of the input image, so in-phase and water give visibly different labels; the
@@ -83,7 +83,7 @@ def _assert_same(single: tuple, batch: tuple) -> None:
     np.testing.assert_array_equal(ff_b, ff_a)
     muscle = TISSUE_NAMES_BY_NAME["skeletal_muscle"]
     assert np.count_nonzero(tissue_a == muscle) > 0, "the comparison needs some muscle to be meaningful"
-    # muscle fat fraction from the written files (results.json has it per level; BM002 has no level)
+    # muscle fat fraction from the written files: independent of level finding
     muscle_ff_a = float(np.nanmean(ff_a[tissue_a == muscle]))  # NaN: voxels too dark for a fat fraction
     assert 0.0 < muscle_ff_a < 100.0
     assert float(np.nanmean(ff_b[tissue_b == muscle])) == muscle_ff_a
