@@ -33,7 +33,7 @@ from imaging.classification.inputs import Sex
 from imaging.classification.result import Status
 from imaging.outputs.cohort import read_cohort
 from imaging.outputs.paths import series_dir, write_text_atomic
-from imaging.outputs.report_html import esc
+from imaging.outputs.report_html import BASE_CSS, esc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -67,17 +67,13 @@ _HU_BIN_WIDTH = 10.0
 _LINE_STYLES = ("-", "--", ":", "-.")
 _CUTOFF_COLOURS = ("#7b3294", "#008837", "#c51b7d", "#4d4d4d")
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:24px;color:#1d1d1d;
-max-width:1200px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;font-size:13px;margin:6px 0}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}
-th{background:#f1f1f1} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.muted{color:#666;font-size:12px} .missing{color:#7a5a00}
+_CSS = (
+    BASE_CSS
+    + """
+.missing{color:#7a5a00}
 figure{display:block;margin:8px 0} figcaption{font-size:12px;color:#444}
-img{max-width:100%;border:1px solid #999}
 """
+)
 
 
 # --- reading cohort.csv ---------------------------------------------------------------------------

@@ -20,19 +20,26 @@ from imaging.classification import criteria as C
 from imaging.labels import MEASURED_LEVELS
 from imaging.outputs.results_json import LEVEL_METRICS
 
-_CSS = """
+# Page basics both HTML outputs share (the cohort page imports them).
+BASE_CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;margin:24px;color:#1d1d1d;
 max-width:1200px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}
 th{background:#f1f1f1} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.warn{background:#fff3cd;border:2px solid #d39e00;padding:10px 14px;margin:12px 0}
-.warn li{margin:2px 0} .alert{color:#a40000;font-weight:bold}
-.status{font-weight:bold} .muted{color:#666;font-size:12px}
-figure{display:inline-block;margin:8px 12px 8px 0} figcaption{font-size:12px;color:#444}
+.muted{color:#666;font-size:12px}
 img{max-width:100%;border:1px solid #999}
 """
+_CSS = (
+    BASE_CSS
+    + """
+.warn{background:#fff3cd;border:2px solid #d39e00;padding:10px 14px;margin:12px 0}
+.warn li{margin:2px 0} .alert{color:#a40000;font-weight:bold}
+.status{font-weight:bold}
+figure{display:inline-block;margin:8px 12px 8px 0} figcaption{font-size:12px;color:#444}
+"""
+)
 
 _METRIC_LABELS: dict[str, str] = {
     "muscle_area_cm2": "Muscle area (cm²)",
