@@ -331,14 +331,8 @@ def bench_batch(args: argparse.Namespace) -> int:
         f"Forward passes: {stats.batches} batches, {stats.slices} slices, "
         f"{stats.mixed_batches} holding slices of two studies.",
         "",
-        "Machine: " + machine_summary(),
-        "",
     ]
-    if args.note:
-        lines += [args.note, ""]
-    section = "\n".join(lines)
-    print(section)
-    write_section(DOCS, f"batch-{args.network}-{args.device}", section)
+    publish(f"batch-{args.network}-{args.device}", lines, args.note)
     return 0
 
 
@@ -395,12 +389,7 @@ def bench_segment(args: argparse.Namespace) -> int:
             peak = torch.cuda.max_memory_allocated() / 2**30
             lines.append(f"| {size} | {rate:.0f} | {peak:.2f} |")
         lines.append("")
-    lines += ["Machine: " + machine_summary(), ""]
-    if args.note:
-        lines += [args.note, ""]
-    section = "\n".join(lines)
-    print(section)
-    write_section(DOCS, f"segment-{device}", section)
+    publish(f"segment-{device}", lines, args.note)
     return 0
 
 
@@ -451,6 +440,14 @@ def machine_summary() -> str:
         f"{cpu}; {_cores()} usable cores; {ram} RAM; Python {platform.python_version()}; {versions}; "
         f"dcm2niix {d2n}"
     )
+
+
+def publish(name: str, lines: list[str], note: str = "") -> None:
+    """End a section with the machine (and the run's note), print it and rewrite it in the docs."""
+    lines = [*lines, "Machine: " + machine_summary(), ""] + ([note, ""] if note else [])
+    section = "\n".join(lines)
+    print(section)
+    write_section(DOCS, name, section)
 
 
 def write_section(doc: Path, name: str, section: str) -> None:
