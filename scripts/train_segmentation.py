@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--card-note", default="", help="extra text for the model card (e.g. earlier run parts)")
     t.add_argument("--no-real", action="store_true", help="phantoms only (skip ../shared/data/real)")
     t.add_argument(
+        "--real-share", type=float, default=0.1, help="share of sampled slices from the real labelled CT"
+    )
+    t.add_argument(
+        "--init-from",
+        default=None,
+        help="registered model whose weights start the run (a warm start: continue a short CPU run)",
+    )
+    t.add_argument(
         "--out", type=Path, default=None, help="registry folder (default: the package's weights/NAME)"
     )
     t.add_argument("--work-dir", type=Path, default=None, help="checkpoints (default: CACHE/runs/NAME)")
@@ -144,11 +152,12 @@ def _train(args: argparse.Namespace) -> int:
             exclude_slices=REAL_HELD_OUT,
         )
         cases.append(real)
-        weights.append(0.1 * len(paths) / 0.9)  # ~10 % of sampled slices
+        weights.append(args.real_share * len(paths) / (1.0 - args.real_share))
         real_note = (
             f"../shared/data/real/{REAL_CT} (read in place): TotalSegmentator 'total' labels as partial "
             "targets, "
-            f"slices {real.train_slices[0]}-{real.train_slices[-1]} trained on (~10 % of sampled slices), "
+            f"slices {real.train_slices[0]}-{real.train_slices[-1]} trained on "
+            f"(~{100 * args.real_share:.0f} % of sampled slices), "
             f"slices {REAL_HELD_OUT[0]}-{REAL_HELD_OUT[-1]} held out"
         )
     val = [data.read_case(p) for p in val_paths]
@@ -164,7 +173,17 @@ def _train(args: argparse.Namespace) -> int:
         augment=AugmentConfig(crop=args.crop),
     )
     work = args.work_dir or (args.cache_dir / "runs" / args.name)
-    result = train(spec, cases, config, work, val_cases=val, case_weights=weights, resume=args.resume)
+    initial_state, init_note = _warm_start(args.init_from, spec)
+    result = train(
+        spec,
+        cases,
+        config,
+        work,
+        val_cases=val,
+        case_weights=weights,
+        initial_state=initial_state,
+        resume=args.resume,
+    )
     out = args.out or (registry_root() / args.name)
     model = _loaded(result.network, spec)
     measured = _measure(model, args.eval_phantoms)
@@ -177,7 +196,7 @@ def _train(args: argparse.Namespace) -> int:
         data=(
             f"{len(paths)} procedural {modality} phantoms (seeds 0-{len(paths) - 1}, 5 slices each, "
             f"{px:g} mm +-10 % pixels; randomisation in segmentation_models/training/data.py), "
-            f"{len(val)} validation phantoms (seeds 900000+). Real data: {real_note}."
+            f"{len(val)} validation phantoms (seeds 900000+). Real data: {real_note}.{init_note}"
         ),
         intended_use=(
             "Compartment segmentation of axial CT of the trunk (T11-L5) for body composition; tissue labels "
@@ -197,6 +216,24 @@ def _train(args: argparse.Namespace) -> int:
     written = register.register(result.network, spec, out, facts)
     print(f"registered {written.name} in {out} (sha256 {written.weights_sha256})")
     return 0
+
+
+def _warm_start(name: str | None, spec) -> tuple[dict | None, str]:
+    """The state dict of registered model ``name`` (same architecture as ``spec``) and a card note."""
+    if name is None:
+        return None, ""
+    from segmentation_models.loading import load_registered
+    from segmentation_models.registry import get_spec
+
+    base = load_registered(get_spec(name))
+    theirs = (base.spec.architecture, dict(base.spec.architecture_kwargs), base.spec.heads)
+    if theirs != (spec.architecture, dict(spec.architecture_kwargs), spec.heads):
+        raise SystemExit(f"--init-from {name}: its network or classes differ from this recipe's")
+    # the card must name what the run started from: the weights file is about to be replaced
+    return base.network.state_dict(), (
+        f" Warm start: the run began from the weights of {name} {base.spec.version} "
+        f"(sha256 {base.weights_sha256})."
+    )
 
 
 def _eval_seeds(n: int) -> list[int]:
