@@ -294,7 +294,9 @@ def _trabecular(
     if seg.vertebrae is None or not seg.vertebrae.mask(name).any():
         warnings.append(f"{name}: no vertebra label for this level, so no trabecular ROI; trabecular HU null")
         return {"trabecular_hu_mean": None, "trabecular_hu_median": None}
-    body = vertebral_body_mask(seg.vertebrae.mask(name), volume)
+    # the body find_level_slices opened, unless the slice came from elsewhere (a stated level)
+    found = level.body
+    body = found.full() if found is not None else vertebral_body_mask(seg.vertebrae.mask(name), volume)
     result = trabecular_hu(hu, body, volume)
     if result.reason:
         warnings.append(f"{name}: trabecular HU null: {result.reason}")

@@ -410,27 +410,47 @@ def grow_vertebrae(
     slice) bounds each label, so growth cannot run through a facet joint into a neighbour's arch."""
     labels = seeds.copy()
     allowed = bone & region
-    cross = ndimage.generate_binary_structure(3, 1)
     steps = int(np.ceil(reach_mm / float(grid.spacing[1:].min())))
     zs, ys, xs = np.nonzero(allowed | (seeds > 0))
     if zs.size == 0:
         return labels
     box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in (zs, ys, xs))
-    sub, ok = labels[box], allowed[box]
+    sub = labels[box]
+    free = allowed[box] & (sub == 0)  # bone not yet claimed by any body
     lut = None
     if z_windows:
         k_abs = np.arange(box[0].start, box[0].stop)
         lut = np.ones((int(seeds.max()) + 1, len(k_abs)), dtype=bool)
         for value, (k0, k1) in z_windows.items():
             lut[value] = (k_abs >= k0) & (k_abs <= k1)
-        kk = np.arange(len(k_abs))[:, None, None]
     for _ in range(steps):
-        grown = ndimage.grey_dilation(sub, footprint=cross)
-        new = ok & (sub == 0) & (grown > 0)
-        if lut is not None:
-            new &= lut[grown, kk]
-        if not new.any():
+        grown = _dilate_6(sub)
+        new = np.nonzero(free & (grown > 0))
+        values = grown[new]
+        if lut is not None:  # only the few voxels reached this step are checked against the windows
+            keep = lut[values, new[0]]
+            new, values = tuple(i[keep] for i in new), values[keep]
+        if values.size == 0:
             break
-        sub[new] = grown[new]
+        sub[new] = values
+        free[new] = False
     labels[box] = sub
     return labels
+
+
+def _dilate_6(labels: np.ndarray) -> np.ndarray:
+    """Grey dilation over the 6-neighbourhood (face neighbours and the voxel itself).
+
+    Equal to ``ndimage.grey_dilation(labels, footprint=<6-connected cross>)``: its default reflect
+    mode repeats the edge voxel, which the voxel itself already contributes. Six shifted maxima
+    are several times faster than the generic footprint filter, and this runs once per millimetre
+    of growth on every series.
+    """
+    out = labels.copy()
+    for axis in range(labels.ndim):
+        lo = [slice(None)] * labels.ndim
+        hi = [slice(None)] * labels.ndim
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        np.maximum(out[tuple(hi)], labels[tuple(lo)], out=out[tuple(hi)])
+        np.maximum(out[tuple(lo)], labels[tuple(hi)], out=out[tuple(lo)])
+    return out

@@ -125,8 +125,29 @@ def coverage_on_work(volume: Volume, grid: WorkGrid) -> np.ndarray:
 
 
 def labels_to_input(labels: np.ndarray, grid: WorkGrid, volume: Volume) -> np.ndarray:
-    """Nearest-neighbour transfer of working-grid labels onto the input grid, by world position."""
+    """Nearest-neighbour transfer of working-grid labels onto the input grid, by world position.
+
+    Outside the working grid is 0. Same rule as ``ndimage.affine_transform(order=0, mode="constant")``
+    (round half up, nothing beyond the first and last sample's centre), which oblique inputs still
+    use; for an axis-aligned input (the usual axial series) each working index depends on one input
+    index only, so the transfer is a gather along three index vectors, several times faster on
+    512x512x300 series.
+    """
     m = np.linalg.inv(grid.affine) @ volume.affine
-    return ndimage.affine_transform(
-        labels, m[:3, :3], m[:3, 3], output_shape=volume.shape, order=0, mode="constant", cval=0
-    ).astype(labels.dtype)
+    matrix, offset = m[:3, :3], m[:3, 3]
+    nonzero = np.abs(matrix) > 1e-12
+    if not (nonzero.sum(axis=0) == 1).all() or not (nonzero.sum(axis=1) == 1).all():
+        return ndimage.affine_transform(
+            labels, matrix, offset, output_shape=volume.shape, order=0, mode="constant", cval=0
+        ).astype(labels.dtype)
+    padded = np.pad(labels, [(0, 1)] * 3)  # index n on each axis: the zero outside
+    index = []
+    for a in range(3):
+        b = int(np.flatnonzero(nonzero[a])[0])  # the input axis this working axis follows
+        coord = matrix[a, b] * np.arange(volume.shape[b], dtype=np.float64) + offset[a]
+        nearest = np.floor(coord + 0.5).astype(np.intp)
+        nearest[(coord < 0) | (coord > labels.shape[a] - 1)] = labels.shape[a]
+        shape = [1, 1, 1]
+        shape[b] = -1
+        index.append(nearest.reshape(shape))
+    return padded[index[0], index[1], index[2]]

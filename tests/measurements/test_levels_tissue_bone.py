@@ -51,6 +51,8 @@ def test_mid_vertebral_slice_is_the_middle_of_the_body_not_of_the_processes(flip
     assert vol.world([[k, 0, 0]])[0, 2] == pytest.approx(5.0, abs=1.0)
     # z_mm is the position along the slice normal (= world z only when the normal is +z)
     assert found["L3"].z_mm == pytest.approx(float(vol.slice_position_mm(k)))
+    # the body it was chosen from travels with it (the trabecular ROI reuses it)
+    np.testing.assert_array_equal(found["L3"].body.full(), vertebral_body_mask(labels == L3, vol))
 
 
 def test_body_opening_removes_processes() -> None:
