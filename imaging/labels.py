@@ -66,13 +66,16 @@ class LabelMap:
 
     def present(self) -> list[str]:
         """Names whose value occurs in the array, in table order."""
+        values = self.values_present()
+        return [name for value, name in self.names.items() if value in values]
+
+    def values_present(self) -> set[int]:
+        """Values that occur in the array, named or not (0 included when present)."""
         if self.array.dtype in (np.uint8, np.uint16):  # a lookup table is cheaper than a sort
             seen = np.zeros(np.iinfo(self.array.dtype).max + 1, dtype=bool)
             seen[self.array] = True
-            values = set(np.flatnonzero(seen).tolist())
-        else:
-            values = set(np.unique(self.array).tolist())
-        return [name for value, name in self.names.items() if value in values]
+            return set(np.flatnonzero(seen).tolist())
+        return set(np.unique(self.array).tolist())
 
     def relabel(self, target: Mapping[int, str]) -> LabelMap:
         """Re-express this map in another table's values (by name); unknown names become 0."""

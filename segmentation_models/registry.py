@@ -73,10 +73,14 @@ class Normalisation:
                 raise SpecError(f"percentiles must lie in 0..100, got {self.low}, {self.high}")
 
     def apply(self, array: np.ndarray) -> np.ndarray:
-        """Return a float32 copy normalised as the network was trained."""
-        x = np.asarray(array, dtype=np.float32)
+        """Return a float32 copy normalised as the network was trained.
+
+        Works in place on its one copy: a 512x512x300 CT is 300 MB as float32, and each temporary
+        would cost as much again.
+        """
+        x = np.array(array, dtype=np.float32)  # always a copy: the caller's array is never touched
         if self.kind is NormKind.NONE:
-            return x.copy()
+            return x
         if self.kind is NormKind.ZSCORE:
             sd = float(x.std())
             return (x - float(x.mean())) / (sd if sd > 0 else 1.0)
@@ -86,7 +90,10 @@ class Normalisation:
             lo, hi = (float(v) for v in np.percentile(x, [self.low, self.high]))
             if hi <= lo:  # a constant volume: nothing to scale
                 return np.zeros_like(x)
-        return (np.clip(x, lo, hi) - lo) / (hi - lo)
+        np.clip(x, lo, hi, out=x)
+        x -= lo
+        x /= hi - lo
+        return x
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "low": self.low, "high": self.high}

@@ -73,8 +73,17 @@ def central_slices(body: np.ndarray, volume: Volume) -> np.ndarray:
 def depth_mm(mask2d: np.ndarray, volume: Volume) -> np.ndarray:
     """Distance (mm) of each pixel centre of ``mask2d`` to the nearest pixel centre outside it."""
     _, row_mm, col_mm = volume.spacing_kji
-    padded = np.pad(mask2d, 1)  # a body touching the matrix edge still has an outside
-    return ndimage.distance_transform_edt(padded, sampling=(float(row_mm), float(col_mm)))[1:-1, 1:-1]
+    depth = np.zeros(mask2d.shape, dtype=np.float64)
+    rows, cols = np.flatnonzero(mask2d.any(axis=1)), np.flatnonzero(mask2d.any(axis=0))
+    if rows.size == 0:
+        return depth
+    # The transform runs on the mask's bounding box with a one-pixel outside ring: the nearest
+    # outside pixel of any inside pixel lies in that ring or nearer, so the result is the same as on
+    # the whole slice, at a fraction of the cost on a 512x512 slice.
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    padded = np.pad(mask2d[box], 1)
+    depth[box] = ndimage.distance_transform_edt(padded, sampling=(float(row_mm), float(col_mm)))[1:-1, 1:-1]
+    return depth
 
 
 def anterior_part(mask2d: np.ndarray, k: int, volume: Volume, fraction: float) -> np.ndarray:

@@ -30,7 +30,7 @@ def check_label_map(labels: LabelMap, volume: Volume, what: str) -> None:
             f"{what} label map has shape {labels.array.shape} but the volume grid is {volume.shape}: "
             "resample the labels onto the series grid (nearest neighbour) before writing outputs"
         )
-    unnamed = sorted(set(np.unique(labels.array).tolist()) - {0} - {int(v) for v in labels.names})
+    unnamed = sorted(labels.values_present() - {0} - {int(v) for v in labels.names})
     if unnamed:
         raise ValueError(f"{what} label map holds values {unnamed} that have no name in its table")
 

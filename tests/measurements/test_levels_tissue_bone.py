@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
-from imaging.measurements.bone import trabecular_hu, trabecular_roi
+from imaging.measurements.bone import depth_mm, trabecular_hu, trabecular_roi
 from imaging.measurements.levels import SliceConvention, find_level_slices, vertebral_body_mask
 from imaging.measurements.tissue import slab_slices, slab_tissue, slice_tissue
 from imaging.volume import Volume
@@ -217,3 +217,16 @@ def test_roi_under_the_minimum_area_gives_none_with_the_area() -> None:
     small = _vertebra(vol, -10.0, 20.0, None) & (np.hypot(x, y) <= 9.0)
     res = trabecular_hu(np.zeros(vol.shape, np.float32), vertebral_body_mask(small, vol), vol)
     assert res.hu_mean is None and res.roi_voxels > 0 and "mm²" in (res.reason or "")
+
+
+def test_depth_on_the_bounding_box_equals_the_whole_slice_transform() -> None:
+    from scipy import ndimage
+
+    vol = _grid(n=64, px=0.7)
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        mask = ndimage.binary_opening(rng.random((64, 64)) < 0.6, iterations=2)
+        mask[:, :3] |= rng.random() < 0.5  # sometimes touching the matrix edge
+        whole = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=(0.7, 0.7))[1:-1, 1:-1]
+        np.testing.assert_array_equal(depth_mm(mask, vol), whole)
+    assert not depth_mm(np.zeros((64, 64), bool), vol).any()
