@@ -42,6 +42,7 @@ class LevelOptions:
     # in this range, which is the spinal canal's (filling it would merge the arch into the body).
     canal_hole_mm2: tuple[float, float] = (120.0, 420.0)
     canal_front_bone_mm: float = 12.0  # ... and only when this much bone lies in front of it (the body)
+    canal_neck_mm: float = 3.5  # holes are cut where narrower than ~2x this, if that frees the canal
     max_offcentre_mm: float = 45.0  # column centre within this of the trunk's midline (x)
     soft_tissue_hu: float = 40.0  # reference "not bone" level of the disc test
     disc_drop: float = 0.5  # a disc's core falls this fraction of the way from the body to soft tissue

@@ -99,6 +99,7 @@ def fill_bone(bone: np.ndarray, grid: WorkGrid, options: LevelOptions) -> np.nda
         lab, n = ndimage.label(holes)
         filled = b.copy()
         if n:
+            lab, n = _split_fused_canal(holes, lab, n, grid, (lo, hi), options.canal_neck_mm)
             areas = ndimage.sum_labels(holes, lab, index=np.arange(1, n + 1)) * px
             fronts = [int(np.nonzero(rows)[0].min()) for rows in _rows_of(lab, n)]
             for v in np.argsort(fronts) + 1:
@@ -108,6 +109,45 @@ def fill_bone(bone: np.ndarray, grid: WorkGrid, options: LevelOptions) -> np.nda
                 filled |= m
         out[k] = filled[pad:-pad, pad:-pad]
     return out
+
+
+def _split_fused_canal(
+    holes: np.ndarray,
+    lab: np.ndarray,
+    n: int,
+    grid: WorkGrid,
+    canal_mm2: tuple[float, float],
+    neck_mm: float,
+) -> tuple[np.ndarray, int]:
+    """Cut a hole too big for the canal at narrow necks, when that frees a canal-sized part.
+
+    Where the basivertebral vein (darker than ``bone_hu``) breaks the body's posterior cortex, the
+    marrow and the canal behind it are one hole, too big to be the canal, and filling it would fuse
+    the canal and arch into the body. The hole's pixels deeper than ``neck_mm`` inside it form
+    cores that a break narrower than about twice that cannot connect; every pixel of the hole goes
+    to its nearest core. When a canal-sized part comes out, the hole is replaced by its parts and
+    the front-to-back canal test judges each; otherwise the hole stays whole, so an intact marrow
+    cavity is never cut.
+    """
+    lo, hi = canal_mm2
+    px_mm2 = float(grid.spacing[1] * grid.spacing[2])
+    sampling = (float(grid.spacing[1]), float(grid.spacing[2]))
+    out, count = np.zeros_like(lab), 0
+    for v in range(1, n + 1):
+        m = lab == v
+        if np.count_nonzero(m) * px_mm2 > hi:
+            cores, k = ndimage.label(ndimage.distance_transform_edt(m, sampling=sampling) > neck_mm)
+            if k > 1:
+                _, (ri, ci) = ndimage.distance_transform_edt(cores == 0, return_indices=True)
+                parts = np.where(m, cores[ri, ci], 0)
+                sizes = ndimage.sum_labels(m, parts, index=np.arange(1, k + 1)) * px_mm2
+                if np.any((sizes >= lo) & (sizes <= hi)):
+                    out[m] = count + parts[m]
+                    count += k
+                    continue
+        count += 1
+        out[m] = count
+    return out, count
 
 
 def _rows_of(lab: np.ndarray, n: int) -> list[np.ndarray]:

@@ -80,18 +80,12 @@ def test_mid_vertebral_slices_equal_truth(anchored: tuple[Volume, dict, LevelRes
     assert got == want
 
 
-# Known defect: on the mid-vertebral slice of these two L1s the basivertebral vein (below bone_hu)
-# breaks the body's posterior cortex, the marrow and the spinal canal form one hole, fill_bone fills
-# it, and the labelled body swallows the canal and arch: the ROI reaches the posterior cortex.
-_CANAL_FUSED = {"BM001/CT_20260314/S002_Abdomen_3.0_Br40_3", "BM002/CT_20260506/S003_PORTAL_VENOUS_5.0_STND"}
-
-
-def test_l1_trabecular_hu_matches_truth_labels(
-    anchored: tuple[Volume, dict, LevelResult], request: pytest.FixtureRequest
-) -> None:
+# On the mid-vertebral slice of BM001 S002's and BM002 S003's L1 the basivertebral vein (below
+# bone_hu) breaks the body's posterior cortex, so marrow and spinal canal are one hole; fill_bone must
+# cut it at the break (spine._split_fused_canal) or the body swallows the canal and the ROI reaches
+# the posterior cortex.
+def test_l1_trabecular_hu_matches_truth_labels(anchored: tuple[Volume, dict, LevelResult]) -> None:
     volume, truth, result = anchored
-    if request.node.callspec.params["anchored"] in _CANAL_FUSED:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="canal fused into the body at mid-L1"))
     body = vertebral_body_mask(result.labels.mask("L1"), volume)
     measured = trabecular_hu(np.asarray(volume.array), body, volume)
     assert measured.hu_mean is not None, measured.reason
