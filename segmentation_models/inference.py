@@ -165,6 +165,8 @@ class Predictor:
             network = network.to(memory_format=torch.channels_last)
         self.network = network
         self._call = _axis_adapter(network, self.spec)
+        # each head's channel 0 is its background: outside the body box it holds BACKGROUND_LOGIT
+        self._background = np.cumsum([0] + [h.n_channels for h in self.spec.heads])[:-1]
 
     def logits(self, batch: Any) -> Any:
         """Logits for (B, channels, ...) on the model grid: windows per :func:`window_size`.
@@ -178,7 +180,7 @@ class Predictor:
         if box is None:
             return self._window(batch)
         out = torch.zeros((batch.shape[0], self.spec.out_channels, *batch.shape[2:]), device=batch.device)
-        out[:, np.cumsum([0] + [h.n_channels for h in self.spec.heads])[:-1]] = BACKGROUND_LOGIT
+        out[:, self._background] = BACKGROUND_LOGIT
         if box[0].stop > box[0].start and box[1].stop > box[1].start:
             out[(slice(None), slice(None), *box)] = self._window(
                 batch[(slice(None), slice(None), *box)]

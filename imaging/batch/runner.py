@@ -48,6 +48,7 @@ from imaging.ingest.series_index import build_index
 from imaging.outputs import software_version, update_cohort, write_cohort_page
 from imaging.pipeline.run import summary_line
 from imaging.pipeline.series_job import JobOptions, unit_label
+from segmentation_models.inference import ModelRecord
 
 COHORT_EVERY_UNITS = 16  # cohort.csv is rewritten whole: group finished units (bounded delay below)
 COHORT_EVERY_S = 10.0
@@ -170,9 +171,7 @@ class _Run:
             levels=job.levels,
             subject=job.subject,
             model_block=job.segmentation.model_block(),
-            model_descriptions=tuple(m.describe() for m in models),
-            model_modalities=tuple(m.spec.modality for m in models),
-            model_warnings=tuple(w for m in models for w in m.warnings),
+            models=tuple(ModelRecord.of(m) for m in models),
             ct_rule=job.segmentation.ct_rule,
             mr_rule=job.segmentation.inference.mr_rule,
             device=str(self.batcher.device),

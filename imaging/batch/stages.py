@@ -80,9 +80,7 @@ class FinishOptions:
     levels: LevelOptions
     subject: SubjectSources
     model_block: Mapping[str, Any]
-    model_descriptions: tuple[Mapping[str, Any], ...]
-    model_modalities: tuple[str, ...]
-    model_warnings: tuple[str, ...] = ()
+    models: tuple[ModelRecord, ...]  # one per network, in the order of the head labels
     ct_rule: CtRule = field(default_factory=CtRule)
     mr_rule: MrRule = field(default_factory=MrRule)
     device: str = "cpu"
@@ -149,18 +147,10 @@ def segmentation_from_heads(
     inference process).
     """
     dff = decoded.dff
-    # FinishOptions keeps the models' load warnings as one list: the first record carries them (the
-    # Segmentation's warnings are the same, as prepare refuses a model of another modality).
-    models = [
-        ModelRecord(dict(desc), modality, tuple(options.model_warnings) if i == 0 else ())
-        for i, (desc, modality) in enumerate(
-            zip(options.model_descriptions, options.model_modalities, strict=True)
-        )
-    ]
     return assemble_segmentation(
         decoded.model_volume,
         [HeadOutput(h.kind, LabelMap(h.labels, dict(h.classes)), None) for h in heads],
-        models,
+        options.models,
         device=options.device,
         amp=options.amp,
         ct_rule=options.ct_rule,

@@ -13,7 +13,7 @@ from imaging.pipeline.levels_metrics import LevelOptions
 from imaging.pipeline.series_job import DecodedUnit
 from imaging.pipeline.subject import SubjectSources
 from segmentation_models.class_schema import HeadKind
-from segmentation_models.inference import InferenceOptions, run_heads, segment
+from segmentation_models.inference import InferenceOptions, ModelRecord, run_heads, segment
 from segmentation_models.postprocess import CtRule, VatWindow
 
 VERTEBRA_CLASSES = {0: "background", 1: "L1", 2: "L2", 3: "L3"}
@@ -40,9 +40,7 @@ def test_batch_segmentation_from_heads_equals_segment(tmp_path: Path):
         levels=LevelOptions(),
         subject=SubjectSources(),
         model_block=compartments.describe(),
-        model_descriptions=tuple(m.describe() for m in models),
-        model_modalities=tuple(m.spec.modality for m in models),
-        model_warnings=tuple(w for m in models for w in m.warnings),
+        models=tuple(ModelRecord.of(m) for m in models),
         ct_rule=rule,
         device="cpu",
         amp=False,
