@@ -68,8 +68,9 @@ class Arms:
             cv.paint(idx[arm], Fine.SKIN)
             cv.paint(idx[r < self.radius - SKIN_MM], Fine.ARM_FAT)
             cv.paint(idx[r < self.muscle_r], Fine.ARM_MUSCLE)
-            # Humerus: slightly anterior and medial in the arm; it ends 20 mm above the elbow cap.
+            # Humerus: slightly anterior and medial in the arm, down to the elbow joint (its rounded end
+            # lies inside the cap), so no slice through the arm above the joint is a boneless disk.
             bx = dx + side * 4.0
-            rb = np.sqrt(bx * bx + (dy + 4.0) ** 2 + np.clip(self.z_elbow + 20.0 - z, 0.0, None) ** 2)
+            rb = np.sqrt(bx * bx + (dy + 4.0) ** 2 + np.clip(self.z_elbow - z, 0.0, None) ** 2)
             cv.paint(idx[rb < self.bone_r], Fine.HUMERUS)
             cv.paint(idx[rb < self.bone_r - HUMERUS_CORTEX_MM], Fine.HUMERUS_MARROW)

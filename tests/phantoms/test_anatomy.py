@@ -179,6 +179,21 @@ def test_arms_only_when_enabled_and_nothing_else_changes() -> None:
     assert _area_cm2(b, "skeletal_muscle", grid) > _area_cm2(a, "skeletal_muscle", grid) + 20
 
 
+def test_every_arm_slice_above_the_elbow_holds_its_humerus() -> None:
+    """A boneless disk of arm muscle exists in no patient; phantoms that drew one taught the network to call
+    arm muscle other soft tissue near the elbow (about L3, where it matters most)."""
+    armed = make_phantom(_params(arms_in_fov=True))
+    for dz in (1.0, 8.0, 25.0):
+        z = armed.arms.z_elbow + dz
+        grid = axial_grid(armed, 1.2, 3.0, z_range_mm=(z, z), matrix=(480, 480))
+        fine = armed.label(grid).fine[0]
+        muscle_cols = np.flatnonzero((fine == Fine.ARM_MUSCLE).any(axis=0))
+        bone_cols = np.flatnonzero((fine == Fine.HUMERUS).any(axis=0))
+        mid = 0.5 * (muscle_cols.min() + muscle_cols.max())
+        for side in (bone_cols < mid, bone_cols > mid):  # one humerus in each arm
+            assert side.any(), dz
+
+
 def test_l3_vat_is_realistic_and_follows_sex_and_vat_scale() -> None:
     def vat(**kw: object) -> float:
         labels, grid = _mid_slice(make_phantom(_params(**kw)), "L3", pixel=1.2)
