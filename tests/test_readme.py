@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imaging.classification import DEFAULT_DESCRIPTION, ClassificationInputs, classify
@@ -110,12 +111,44 @@ def test_sample_output_values_match_the_sample_truth() -> None:
     # The prose beside the excerpt quotes the truth and the excerpt's own numbers.
     prose = " ".join(block.split("```")[-1].split())
     groups = truth_l3["muscle_group_ff_pct"]
-    muscle, muscle_truth = ct["levels"]["L3"]["muscle_area_cm2"], ct_truth["levels"]["L3"]["muscle_area_cm2"]
+    l3, l3_truth = ct["levels"]["L3"], ct_truth["levels"]["L3"]
     paraspinal = mr["mr"]["muscle_fat_fraction_pct"]["paraspinal"]
     for quoted in (
-        f"L3 muscle {muscle_truth:.1f} cm² ({muscle:.1f} here)",
+        f"L3 truth says muscle {l3_truth['muscle_area_cm2']:.1f} cm² "
+        f"and IMAT {l3_truth['imat_area_cm2']:.1f} cm²",
+        f"network's compartments give {l3['muscle_area_cm2']:.1f} and {l3['imat_area_cm2']:.1f}",
         f"fraction {groups['paraspinal']:.1f} % ({paraspinal:.1f} % here)",
         f"psoas {groups['psoas']:.1f} %",
         f"L1 marrow {mr_truth['levels']['L1']['mr']['marrow_ff_pct']:.1f} %",
     ):
         assert quoted in prose, quoted
+
+
+def test_sample_output_reference_standard_figures_are_recomputed() -> None:
+    """The prose's "windows inside the true compartments" areas: Alberta windows on the written BM001 image
+    inside the truth's muscle + IMAT voxels at the truth L3 slice."""
+    from imaging.measurements.windows import IMAT, MUSCLE
+    from segmentation_models.label_sources.grid import labels_onto_grid
+    from segmentation_models.label_sources.nifti import read_nifti_labels
+    from segmentation_models.training.data import read_dicom_series
+
+    truth = _truth("BM001", "CT_20260314_S002_")
+    series = SAMPLES / "BM001" / "CT_20260314" / "S002_Abdomen_3.0_Br40_3"
+    if not series.is_dir():
+        pytest.skip(f"sample series {series} absent (generate sample_dicoms/)")
+    volume = read_dicom_series(series)
+    folder = next((SAMPLES / "truth" / "BM001").glob("CT_20260314_S002_*"))
+    labels = read_nifti_labels(folder / "tissue.nii.gz")
+    value = {name: v for v, name in labels.names.items()}
+    k = truth["levels"]["L3"]["slice_index"]
+    tissue = labels_onto_grid(labels.array, labels.affine, volume).array[k]
+    compartment = np.isin(tissue, [value["skeletal_muscle"], value["imat"]])
+    hu = volume.array[k]
+    cm2 = float(volume.spacing_kji[1] * volume.spacing_kji[2]) / 100  # one pixel
+    muscle = np.count_nonzero(compartment & MUSCLE.contains(hu)) * cm2
+    imat = np.count_nonzero(compartment & IMAT.contains(hu)) * cm2
+    assert np.count_nonzero(tissue == value["skeletal_muscle"]) * cm2 == pytest.approx(
+        truth["levels"]["L3"]["muscle_area_cm2"], rel=1e-3
+    )  # the truth map lands on the series grid voxel for voxel
+    prose = " ".join(_sample_block().split("```")[-1].split())
+    assert f"true* compartments give {muscle:.1f} and {imat:.1f}" in prose
