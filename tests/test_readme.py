@@ -117,9 +117,10 @@ def test_sample_output_values_match_the_sample_truth() -> None:
         f"L3 truth says muscle {l3_truth['muscle_area_cm2']:.1f} cm² "
         f"and IMAT {l3_truth['imat_area_cm2']:.1f} cm²",
         f"network's compartments give {l3['muscle_area_cm2']:.1f} and {l3['imat_area_cm2']:.1f}",
-        f"fraction {groups['paraspinal']:.1f} % ({paraspinal:.1f} % here)",
-        f"psoas {groups['psoas']:.1f} %",
-        f"L1 marrow {mr_truth['levels']['L1']['mr']['marrow_ff_pct']:.1f} %",
+        f"paraspinal {paraspinal:.1f} % here against {groups['paraspinal']:.1f} % muscle-only in truth",
+        f"{mr['mr']['muscle_fat_fraction_pct']['psoas']:.1f} % against {groups['psoas']:.1f} %",
+        f"L1 marrow {mr['mr']['marrow_fat_fraction_pct']['L1']:.1f} % "
+        f"against {mr_truth['levels']['L1']['mr']['marrow_ff_pct']:.1f} %",
     ):
         assert quoted in prose, quoted
 
