@@ -54,11 +54,20 @@ def _fenced(block: str) -> tuple[list[str], list[dict]]:
     return console, excerpts
 
 
-def _truth(patient: str, folder_prefix: str) -> dict:
+def _truth_folder(patient: str, folder_prefix: str) -> Path:
     paths = sorted((SAMPLES / "truth" / patient).glob(f"{folder_prefix}*/truth.json"))
     if not paths:
         pytest.skip(f"sample truth of {patient} {folder_prefix} absent (generate sample_dicoms/)")
-    return json.loads(paths[0].read_text())
+    return paths[0].parent
+
+
+def _truth(patient: str, folder_prefix: str) -> dict:
+    return json.loads((_truth_folder(patient, folder_prefix) / "truth.json").read_text())
+
+
+def _prose(block: str) -> str:
+    """The text after the block's last code fence, whitespace collapsed."""
+    return " ".join(block.split("```")[-1].split())
 
 
 def test_sample_output_quotes_contract_keys_and_known_statuses() -> None:
@@ -109,7 +118,7 @@ def test_sample_output_values_match_the_sample_truth() -> None:
     psoas = mr["mr"]["muscle_fat_fraction_pct"]["psoas"]
     assert psoas == pytest.approx(truth_l3["muscle_group_ff_pct"]["psoas"], abs=NETWORK_FF_TOLERANCE)
     # The prose beside the excerpt quotes the truth and the excerpt's own numbers.
-    prose = " ".join(block.split("```")[-1].split())
+    prose = _prose(block)
     groups = truth_l3["muscle_group_ff_pct"]
     l3, l3_truth = ct["levels"]["L3"], ct_truth["levels"]["L3"]
     paraspinal = mr["mr"]["muscle_fat_fraction_pct"]["paraspinal"]
@@ -126,30 +135,36 @@ def test_sample_output_values_match_the_sample_truth() -> None:
 
 
 def test_sample_output_reference_standard_figures_are_recomputed() -> None:
-    """The prose's "windows inside the true compartments" areas: Alberta windows on the written BM001 image
-    inside the truth's muscle + IMAT voxels at the truth L3 slice."""
-    from imaging.measurements.windows import IMAT, MUSCLE
+    """The prose's "windows inside the true compartments" areas: the pipeline's own CT rule applied to the
+    written BM001 image inside the truth's muscle + IMAT voxels, at the truth L3 slice."""
+    from imaging.labels import LabelMap
+    from imaging.measurements.tissue import slice_tissue
     from segmentation_models.label_sources.grid import labels_onto_grid
     from segmentation_models.label_sources.nifti import read_nifti_labels
+    from segmentation_models.networks import COMPARTMENT_CLASSES
+    from segmentation_models.postprocess import tissue_from_ct
     from segmentation_models.training.data import read_dicom_series
 
-    truth = _truth("BM001", "CT_20260314_S002_")
+    folder = _truth_folder("BM001", "CT_20260314_S002_")
+    truth = json.loads((folder / "truth.json").read_text())["levels"]["L3"]
     series = SAMPLES / "BM001" / "CT_20260314" / "S002_Abdomen_3.0_Br40_3"
     if not series.is_dir():
         pytest.skip(f"sample series {series} absent (generate sample_dicoms/)")
     volume = read_dicom_series(series)
-    folder = next((SAMPLES / "truth" / "BM001").glob("CT_20260314_S002_*"))
+    k = truth["slice_index"]
     labels = read_nifti_labels(folder / "tissue.nii.gz")
-    value = {name: v for v, name in labels.names.items()}
-    k = truth["levels"]["L3"]["slice_index"]
-    tissue = labels_onto_grid(labels.array, labels.affine, volume).array[k]
-    compartment = np.isin(tissue, [value["skeletal_muscle"], value["imat"]])
-    hu = volume.array[k]
-    cm2 = float(volume.spacing_kji[1] * volume.spacing_kji[2]) / 100  # one pixel
-    muscle = np.count_nonzero(compartment & MUSCLE.contains(hu)) * cm2
-    imat = np.count_nonzero(compartment & IMAT.contains(hu)) * cm2
-    assert np.count_nonzero(tissue == value["skeletal_muscle"]) * cm2 == pytest.approx(
-        truth["levels"]["L3"]["muscle_area_cm2"], rel=1e-3
-    )  # the truth map lands on the series grid voxel for voxel
-    prose = " ".join(_sample_block().split("```")[-1].split())
-    assert f"true* compartments give {muscle:.1f} and {imat:.1f}" in prose
+    tissue = LabelMap(labels_onto_grid(labels.array, labels.affine, volume).array[k], labels.names)
+    # the truth map lands on the series grid voxel for voxel
+    assert slice_tissue(tissue, volume.pixel_area_mm2).muscle_area_cm2 == pytest.approx(
+        truth["muscle_area_cm2"], rel=1e-3
+    )
+    # one muscle compartment (any muscle group: the windows are the same) around truth muscle + IMAT
+    muscle = {name: value for value, name in COMPARTMENT_CLASSES.items()}["other_muscle"]
+    compartments = LabelMap(
+        np.where(tissue.mask_any(["skeletal_muscle", "imat"]), muscle, 0).astype(np.uint8),
+        dict(COMPARTMENT_CLASSES),
+    )
+    reference = tissue_from_ct(compartments, volume.array[k]).tissue
+    areas = slice_tissue(reference, volume.pixel_area_mm2)
+    prose = _prose(_sample_block())
+    assert f"true* compartments give {areas.muscle_area_cm2:.1f} and {areas.imat_area_cm2:.1f}" in prose
