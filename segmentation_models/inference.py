@@ -168,26 +168,29 @@ class Predictor:
         # each head's channel 0 is its background: outside the body box it holds BACKGROUND_LOGIT
         self._background = np.cumsum([0] + [h.n_channels for h in self.spec.heads])[:-1]
 
-    def logits(self, batch: Any) -> Any:
+    def logits(self, batch: Any, box: tuple[slice, slice] | None = None) -> Any:
         """Logits for (B, channels, ...) on the model grid: windows per :func:`window_size`.
 
-        2-D/2.5-D batches of known architecture run on the box around the body only (see
-        :func:`body_box`); outside it every head says background with certainty.
+        ``box`` is the unit's body box (:func:`unit_box`): the network runs on it only, and outside it
+        every head says background with certainty. The box belongs to the unit, not to the batch, so
+        a slice's labels do not depend on which slices share its batch.
         """
+        if box is None:
+            return self.window(batch)
+        return self.paste(self.window(crop(batch, box)), box, batch.shape)
+
+    def paste(self, logits: Any, box: tuple[slice, slice], shape: Sequence[int]) -> Any:
+        """Logits of a box put back on the full (B, channels, rows, columns) plane; background outside."""
         import torch
 
-        box = body_box(batch, self.spec) if batch.dim() == 4 else None
-        if box is None:
-            return self._window(batch)
-        out = torch.zeros((batch.shape[0], self.spec.out_channels, *batch.shape[2:]), device=batch.device)
+        out = torch.zeros((logits.shape[0], self.spec.out_channels, *shape[2:]), device=logits.device)
         out[:, self._background] = BACKGROUND_LOGIT
         if box[0].stop > box[0].start and box[1].stop > box[1].start:
-            out[(slice(None), slice(None), *box)] = self._window(
-                batch[(slice(None), slice(None), *box)]
-            ).float()
+            out[(slice(None), slice(None), *box)] = logits.float()
         return out
 
-    def _window(self, batch: Any) -> Any:
+    def window(self, batch: Any) -> Any:
+        """The network over the whole (B, channels, ...) batch in sliding windows (no body box)."""
         import torch
         from monai.inferers import sliding_window_inference
 
@@ -427,10 +430,11 @@ def _infer(x: np.ndarray, predictor: Predictor) -> Iterator[tuple[tuple[slice, .
         logits = predictor.logits(torch.from_numpy(np.ascontiguousarray(x))[None, None].to(device))
         yield (slice(None),), logits[0].transpose(0, 1)  # (D, C, H, W): the volume as a batch of slices
         return
+    box = unit_box(x, spec)
     for start in range(0, x.shape[0], batch_size):
         ks = np.arange(start, min(x.shape[0], start + batch_size))
         batch = torch.from_numpy(context_stack(x, ks, spec.context_slices)).to(device)
-        yield (slice(int(ks[0]), int(ks[-1]) + 1),), predictor.logits(batch)
+        yield (slice(int(ks[0]), int(ks[-1]) + 1),), predictor.logits(batch, box)
 
 
 def context_stack(x: np.ndarray, ks: np.ndarray, context_slices: int) -> np.ndarray:
@@ -456,22 +460,29 @@ def window_size(spec: ModelSpec, model_shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(min(-(-int(n) // divisor) * divisor, MAX_WINDOW // divisor * divisor) for n in plane)
 
 
-def body_box(batch: Any, spec: ModelSpec) -> tuple[slice, slice] | None:
-    """Rows and columns of a (B, C, rows, columns) batch that hold anything but air, plus a margin.
+def unit_box(x: np.ndarray, spec: ModelSpec) -> tuple[slice, slice] | None:
+    """Rows and columns of a unit's (slices, rows, columns) model-grid input that hold anything but air.
 
     Normalisations that clip at a floor map air (and anything at or below the floor) to exactly 0,
-    so the network is run only on the box where some input is above 0, grown by
+    so the network is run only on the box where some slice of the unit is above 0, grown by
     :data:`BODY_MARGIN_PX` on every side (context for the network, well beyond the skin) and to a
     multiple of the network's down-sampling. A third to a half of a typical CT slice is air around
-    the body. Returns None (run on everything) for other normalisations or when the box would be
-    the whole plane, and an empty box for a batch of air.
+    the body. One box per unit: a network's output near a crop edge depends on the crop, so a box
+    per batch would make labels depend on which slices (or studies) share a batch. Returns None
+    (run on everything) for 3-D networks, other normalisations, or when the box would be the whole
+    plane, and an empty box for a unit of air.
     """
     divisor = size_divisor(spec)
-    if divisor is None or spec.normalisation.kind not in (NormKind.CT_WINDOW, NormKind.PERCENTILE):
+    if (
+        divisor is None
+        or spec.spatial_dims is SpatialDims.THREE_D
+        or spec.normalisation.kind not in (NormKind.CT_WINDOW, NormKind.PERCENTILE)
+    ):
         return None
-    occupied = (batch > 0).any(dim=1).any(dim=0)
-    rows = np.flatnonzero(_to_numpy(occupied.any(dim=1)))
-    cols = np.flatnonzero(_to_numpy(occupied.any(dim=0)))
+    occupied = np.zeros(x.shape[1:], dtype=bool)
+    for plane in x:  # slice by slice: no full-volume boolean copy
+        occupied |= plane > 0
+    rows, cols = np.flatnonzero(occupied.any(axis=1)), np.flatnonzero(occupied.any(axis=0))
     if rows.size == 0:
         return slice(0, 0), slice(0, 0)
     box = []
@@ -483,6 +494,11 @@ def body_box(batch: Any, spec: ModelSpec) -> tuple[slice, slice] | None:
     if all(b.start == 0 and b.stop == n for b, n in zip(box, occupied.shape, strict=True)):
         return None
     return box[0], box[1]
+
+
+def crop(batch: Any, box: tuple[slice, slice]) -> Any:
+    """The (B, channels, rows, columns) batch or array inside ``box``."""
+    return batch[(slice(None), slice(None), *box)]
 
 
 def _axis_adapter(network: Any, spec: ModelSpec) -> Any:

@@ -28,6 +28,7 @@ from segmentation_models.inference import (
     InferenceOptions,
     Predictor,
     context_stack,
+    crop,
     deterministic,
     labels_of,
     pick_device,
@@ -88,7 +89,8 @@ class CrossStudyBatcher:
         return sum(c.stop - c.start for q in self._queues for c in q)
 
     def add(self, prepared: Prepared) -> None:
-        """Queue a unit's slices; models that cannot share batches run for it now."""
+        """Queue a unit's slices for the models of its modality; models that cannot share batches run
+        for it now."""
         shape = prepared.decoded.model_volume.shape
         pending = _Pending(
             prepared,
@@ -96,8 +98,8 @@ class CrossStudyBatcher:
             [0] * len(self.models),
         )
         self._units[prepared.key] = pending
-        for i, model in enumerate(self.models):
-            x = prepared.inputs[i]
+        for i in prepared.models:
+            model, x = self.models[i], prepared.inputs[i]
             if x is None:
                 start = time.perf_counter()
                 opts = replace(self.options, keep_probabilities=False)
@@ -127,7 +129,12 @@ class CrossStudyBatcher:
     # -- internals ------------------------------------------------------------------------------------------
 
     def _plane(self, chunk: _Chunk) -> tuple[int, ...]:
-        return tuple(chunk.unit.prepared.inputs[chunk.model].shape[1:])
+        """The in-plane size the network sees for this chunk: its unit's body box, else the slice."""
+        prepared = chunk.unit.prepared
+        box = prepared.boxes[chunk.model]
+        if box is None:
+            return tuple(prepared.inputs[chunk.model].shape[1:])
+        return (box[0].stop - box[0].start, box[1].stop - box[1].start)
 
     def _full_batch_available(self, queue: deque[_Chunk]) -> bool:
         plane, n = self._plane(queue[0]), 0
@@ -154,12 +161,14 @@ class CrossStudyBatcher:
         return out
 
     def _batch_input(self, chunks: list[_Chunk]) -> np.ndarray:
-        """(B, context, rows, columns): each slice with its neighbours from its own study (edges repeat)."""
+        """(B, context, rows, columns): each slice with its neighbours from its own study (edges repeat),
+        cut to its unit's body box."""
         context = self.models[chunks[0].model].spec.context_slices
-        parts = [
-            context_stack(c.unit.prepared.inputs[c.model], np.arange(c.start, c.stop), context)
-            for c in chunks
-        ]
+        parts = []
+        for c in chunks:
+            stack = context_stack(c.unit.prepared.inputs[c.model], np.arange(c.start, c.stop), context)
+            box = c.unit.prepared.boxes[c.model]
+            parts.append(stack if box is None else crop(stack, box))
         return np.ascontiguousarray(np.concatenate(parts))
 
     def _run_batch(self, m: int, chunks: list[_Chunk]) -> None:
@@ -172,14 +181,17 @@ class CrossStudyBatcher:
             host = host.pin_memory()
         batch = host.to(self.device, non_blocking=True)
         with deterministic(), torch.inference_mode():
-            probabilities = predictor.head_probabilities(predictor.logits(batch))
+            logits = predictor.window(batch)
             offset = 0
             for c in chunks:
                 n = c.stop - c.start
-                shape = c.unit.prepared.decoded.model_volume.shape
-                scale = c.unit.prepared.scales[m]
-                for h, p in enumerate(probabilities):
-                    up = upsample_in_plane(p[offset : offset + n], shape[1:], scale[1:])
+                prepared = c.unit.prepared
+                shape, scale, box = prepared.decoded.model_volume.shape, prepared.scales[m], prepared.boxes[m]
+                part = logits[offset : offset + n]
+                if box is not None:
+                    part = predictor.paste(part, box, (n, 0, *prepared.inputs[m].shape[1:]))
+                for h, p in enumerate(predictor.head_probabilities(part)):
+                    up = upsample_in_plane(p, shape[1:], scale[1:])
                     c.unit.labels[m][h][c.start : c.stop] = labels_of(up)
                 offset += n
         elapsed = time.perf_counter() - start
@@ -200,8 +212,8 @@ class CrossStudyBatcher:
             return
         heads = [
             HeadLabels(head.kind, unit.labels[i][h], dict(head.classes))
-            for i, model in enumerate(self.models)
-            for h, head in enumerate(model.spec.heads)
+            for i in unit.prepared.models
+            for h, head in enumerate(self.models[i].spec.heads)
         ]
         self._units.pop(unit.prepared.key, None)
         self._done.append((unit.prepared, heads, unit.seconds))

@@ -170,7 +170,6 @@ class _Run:
             out_dir=options.out_dir,
             levels=job.levels,
             subject=job.subject,
-            model_block=job.segmentation.model_block(),
             models=tuple(ModelRecord.of(m) for m in models),
             ct_rule=job.segmentation.ct_rule,
             mr_rule=job.segmentation.inference.mr_rule,
@@ -207,9 +206,11 @@ class _Run:
                 progressed |= self._infer(flush=not prep, pending=pending)
                 for prepared, heads, seconds in self.batcher.take_finished():
                     self.timings[prepared.key]["inference"] = seconds
-                    fin[pool.submit(stages.finish, prepared.decoded, heads, self.finish_options)] = (
-                        prepared.key
-                    )
+                    fin[
+                        pool.submit(
+                            stages.finish, prepared.decoded, heads, prepared.models, self.finish_options
+                        )
+                    ] = prepared.key
                     progressed = True
                 progressed |= self._collect_finished(fin, pending)
                 drained = not (pending or prep or fin or self.batcher.busy)

@@ -16,10 +16,9 @@ from __future__ import annotations
 import errno
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from imaging.ingest.model import IngestError
 from imaging.ingest.selection import StudyChoice
 from imaging.labels import LabelMap
 from imaging.pipeline.levels_metrics import LevelOptions
+from imaging.pipeline.segmentation_source import describe_models, fitting_models
 from imaging.pipeline.series_job import DecodedUnit, UnitOutcome, decode_unit, finish_unit
 from imaging.pipeline.subject import SubjectSources
 from segmentation_models.class_schema import HeadKind, Segmentation
@@ -36,6 +36,7 @@ from segmentation_models.inference import (
     assemble_segmentation,
     model_scale,
     to_model_grid,
+    unit_box,
 )
 from segmentation_models.postprocess import CtRule, MrRule
 from segmentation_models.registry import ModelSpec, SpatialDims
@@ -54,12 +55,18 @@ class Failure:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A decoded unit plus, per model, its normalised input on the model grid (None: run per unit)."""
+    """A decoded unit plus, per model, its normalised input on the model grid (None: run per unit).
+
+    ``models`` are the indices of the run's models trained on this unit's modality (the only ones
+    run on it); ``inputs`` and ``scales`` hold an entry for every model of the run.
+    """
 
     key: str
     decoded: DecodedUnit
     inputs: tuple[np.ndarray | None, ...]
-    scales: tuple[np.ndarray, ...]
+    scales: tuple[np.ndarray | None, ...]
+    models: tuple[int, ...] = (0,)
+    boxes: tuple[tuple[slice, slice] | None, ...] = (None,)  # per model: the unit's body box
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -79,8 +86,7 @@ class FinishOptions:
     out_dir: Path
     levels: LevelOptions
     subject: SubjectSources
-    model_block: Mapping[str, Any]
-    models: tuple[ModelRecord, ...]  # one per network, in the order of the head labels
+    models: tuple[ModelRecord, ...]  # one per network of the run; a unit uses those of its modality
     ct_rule: CtRule = field(default_factory=CtRule)
     mr_rule: MrRule = field(default_factory=MrRule)
     device: str = "cpu"
@@ -115,42 +121,37 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         decoded_at = time.perf_counter()
         # What the networks read (MR Dixon: the in-phase image on the reference grid), as analyze does.
         image = decoded.model_volume
-        modality = str(image.meta.get("modality") or "").upper()
-        wrong = [s.name for s in specs if s.modality.upper() != modality]
-        if wrong:  # the batcher runs every model on every unit: all must fit this one
-            raise ValueError(
-                f"model(s) {', '.join(wrong)} not trained on {modality or 'this modality'}: run this "
-                f"{modality} series with its own model (e.g. a separate batch with --model)"
-            )
-        inputs: list[np.ndarray | None] = []
-        scales = []
-        for spec in specs:
-            scale = model_scale(image, spec)
-            scales.append(scale)
+        modality = str(image.meta.get("modality") or "")
+        fit = fitting_models([s.modality for s in specs], modality, [s.name for s in specs])
+        inputs: list[np.ndarray | None] = [None] * len(specs)
+        scales: list[np.ndarray | None] = [None] * len(specs)
+        boxes: list[tuple[slice, slice] | None] = [None] * len(specs)
+        for i in fit:
+            spec = specs[i]
+            scale = scales[i] = model_scale(image, spec)
             if batchable(spec, scale):
-                inputs.append(to_model_grid(spec.normalisation.apply(image.array), scale))
-            else:
-                inputs.append(None)
+                x = inputs[i] = to_model_grid(spec.normalisation.apply(image.array), scale)
+                boxes[i] = unit_box(x, spec)
         timings = {"decode": decoded_at - start, "preprocess": time.perf_counter() - decoded_at}
-        return Prepared(key, decoded, tuple(inputs), tuple(scales), timings)
+        return Prepared(key, decoded, tuple(inputs), tuple(scales), fit, tuple(boxes), timings)
     except Exception as exc:  # the runner records it; other units go on
         return classify_error(exc)
 
 
 def segmentation_from_heads(
-    decoded: DecodedUnit, heads: Sequence[HeadLabels], options: FinishOptions
+    decoded: DecodedUnit, heads: Sequence[HeadLabels], models: Sequence[ModelRecord], options: FinishOptions
 ) -> Segmentation:
     """The contract Segmentation from raw head labels: :func:`assemble_segmentation`, as ``analyze`` does.
 
     Only adapts the inputs: labels made on the network image (``decoded.model_volume``), the Dixon
-    fat-fraction map, and records of the models in place of the networks (which stay in the
-    inference process).
+    fat-fraction map, and records of the models that made ``heads`` in place of the networks (which
+    stay in the inference process).
     """
     dff = decoded.dff
     return assemble_segmentation(
         decoded.model_volume,
         [HeadOutput(h.kind, LabelMap(h.labels, dict(h.classes)), None) for h in heads],
-        options.models,
+        models,
         device=options.device,
         amp=options.amp,
         ct_rule=options.ct_rule,
@@ -161,16 +162,21 @@ def segmentation_from_heads(
 
 
 def finish(
-    decoded: DecodedUnit, heads: Sequence[HeadLabels], options: FinishOptions
+    decoded: DecodedUnit, heads: Sequence[HeadLabels], used: Sequence[int], options: FinishOptions
 ) -> tuple[UnitOutcome, dict[str, float]] | Failure:
-    """Segmentation rules, measurements, classification and files of one unit (worker; never raises)."""
+    """Segmentation rules, measurements, classification and files of one unit (worker; never raises).
+
+    ``used``: indices into ``options.models`` of the networks that made ``heads`` (:attr:`Prepared.models`).
+    """
     try:
         clock: dict[str, float] = {}
         start = time.perf_counter()
-        seg = segmentation_from_heads(decoded, heads, options)
+        models = [options.models[i] for i in used]
+        seg = segmentation_from_heads(decoded, heads, models, options)
         clock["measure"] = time.perf_counter() - start
+        model_block = describe_models([m.description for m in models])
         outcome = finish_unit(
-            decoded, seg, options.levels, options.subject, options.model_block, options.out_dir, clock
+            decoded, seg, options.levels, options.subject, model_block, options.out_dir, clock
         )
         return outcome, clock
     except Exception as exc:

@@ -8,7 +8,7 @@ it. The model block of results.json records what was used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,17 @@ class SegmentationSource:
         if bool(self.models) == bool(self.files):
             raise ValueError("give either models or precomputed segmentation files, not both or neither")
 
-    def model_block(self) -> dict[str, Any]:
-        """results.json ``model``: the network(s), or the precomputed files with their checksums."""
+    def model_block(self, modality: str | None = None) -> dict[str, Any]:
+        """results.json ``model``: the network(s) that segment a ``modality`` series (all when None),
+        or the precomputed files with their checksums."""
         if self.models:
-            first = self.models[0].describe()
-            if len(self.models) > 1:
-                first["components"] = [m.describe() for m in self.models]
-            return first
+            models = self.models
+            if modality is not None:
+                fit = fitting_models(
+                    [m.spec.modality for m in models], modality, [m.spec.name for m in models]
+                )
+                models = tuple(models[i] for i in fit)
+            return describe_models([m.describe() for m in models])
         return {
             "name": "precomputed",
             "version": "+".join(p.name for p in self.files),
@@ -103,15 +107,34 @@ def models_for(models: Sequence[LoadedModel], volume: Volume) -> tuple[LoadedMod
     Raises:
         ValueError: none of them fits, naming what was given and what the series needs.
     """
-    modality = str(volume.meta.get("modality") or "").upper()
-    fitting = tuple(m for m in models if m.spec.modality.upper() == modality)
-    if not fitting:
-        given = ", ".join(f"{m.spec.name} ({m.spec.modality})" for m in models)
+    modality = str(volume.meta.get("modality") or "")
+    fit = fitting_models([m.spec.modality for m in models], modality, [m.spec.name for m in models])
+    return tuple(models[i] for i in fit)
+
+
+def fitting_models(trained_on: Sequence[str], modality: str, names: Sequence[str]) -> tuple[int, ...]:
+    """Indices of the models trained on ``modality``: ``analyze`` and ``batch`` choose with this one rule.
+
+    Raises:
+        ValueError: none of them fits, naming what was given and what the series needs.
+    """
+    modality = modality.upper()
+    fit = tuple(i for i, m in enumerate(trained_on) if m.upper() == modality)
+    if not fit:
+        given = ", ".join(f"{n} ({m})" for n, m in zip(names, trained_on, strict=True))
         raise ValueError(
             f"no segmentation model for {modality or 'this'} series: given {given}; give a {modality} model "
             "with --model, or precomputed labels with --segmentation"
         )
-    return fitting
+    return fit
+
+
+def describe_models(descriptions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """results.json ``model`` from the networks that made the labels: the first, plus all as components."""
+    block = dict(descriptions[0])
+    if len(descriptions) > 1:
+        block["components"] = [dict(d) for d in descriptions]
+    return block
 
 
 def combine(parts: Sequence[Segmentation]) -> Segmentation:

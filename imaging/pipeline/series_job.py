@@ -169,9 +169,9 @@ def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> Uni
     """
     decoded = decode_unit(choice, workers=options.workers)
     seg = segment_decoded(decoded, options.segmentation)
-    return finish_unit(
-        decoded, seg, options.levels, options.subject, options.segmentation.model_block(), out_dir
-    )
+    modality = str(decoded.model_volume.meta.get("modality") or "")
+    model_block = options.segmentation.model_block(modality)
+    return finish_unit(decoded, seg, options.levels, options.subject, model_block, out_dir)
 
 
 def build_results(

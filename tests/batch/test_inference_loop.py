@@ -9,7 +9,7 @@ from segmentation._stubs import make_affine, rotation, stub_model, stub_spec, wo
 from imaging.batch.inference_loop import CrossStudyBatcher
 from imaging.batch.stages import Prepared, batchable
 from imaging.pipeline.series_job import DecodedUnit
-from segmentation_models.inference import InferenceOptions, model_scale, run_heads, to_model_grid
+from segmentation_models.inference import InferenceOptions, model_scale, run_heads, to_model_grid, unit_box
 from segmentation_models.registry import Spacing, SpatialDims
 
 
@@ -20,7 +20,8 @@ def _prepared(key: str, n_slices: int, rows: int, spacing: float, spec) -> Prepa
     x = to_model_grid(spec.normalisation.apply(volume.array), scale) if batchable(spec, scale) else None
     # the batcher reads only the volume; the series records are not needed here
     decoded = DecodedUnit(choice=None, entry=None, volume=volume)  # type: ignore[arg-type]
-    return Prepared(key, decoded, (x,), (scale,))
+    box = None if x is None else unit_box(x, spec)
+    return Prepared(key, decoded, (x,), (scale,), (0,), (box,))
 
 
 def _run(batcher: CrossStudyBatcher, units: list[Prepared]) -> dict[str, np.ndarray]:

@@ -39,14 +39,13 @@ def test_batch_segmentation_from_heads_equals_segment(tmp_path: Path):
         out_dir=tmp_path,
         levels=LevelOptions(),
         subject=SubjectSources(),
-        model_block=compartments.describe(),
         models=tuple(ModelRecord.of(m) for m in models),
         ct_rule=rule,
         device="cpu",
         amp=False,
     )
     decoded = DecodedUnit(choice=None, entry=None, volume=volume)  # type: ignore[arg-type]
-    got = segmentation_from_heads(decoded, heads, finish)
+    got = segmentation_from_heads(decoded, heads, finish.models, finish)
 
     for name in ("tissue", "vertebrae", "muscles", "compartments"):
         a, b = getattr(got, name), getattr(expected, name)

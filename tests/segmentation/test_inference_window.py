@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from segmentation_models.inference import BODY_MARGIN_PX, MAX_WINDOW, body_box, window_size
+import numpy as np
+
+from segmentation_models.inference import BODY_MARGIN_PX, MAX_WINDOW, unit_box, window_size
 from segmentation_models.training.recipes import tissue_spec
 
 
@@ -19,28 +21,24 @@ def test_small_slices_get_small_windows_and_max_window_is_an_upper_bound() -> No
     assert window_size(spec, (5, 2000, 700)) == (MAX_WINDOW, MAX_WINDOW)
 
 
-def _batch_with_body(rows: slice, cols: slice, shape=(2, 3, 256, 300)):
-    import torch
-
-    batch = torch.zeros(shape)
-    batch[1, 2, rows, cols] = 0.4  # one channel of one slice is enough to count as body
-    return batch
+def _unit_with_body(rows: slice, cols: slice, shape=(4, 256, 300)) -> np.ndarray:
+    x = np.zeros(shape, np.float32)
+    x[2, rows, cols] = 0.4  # one slice of the unit is enough to count as body
+    return x
 
 
 def test_body_box_covers_the_body_plus_margin_in_multiples_of_the_divisor() -> None:
     spec = tissue_spec("t", "0")
-    rows, cols = body_box(_batch_with_body(slice(100, 140), slice(20, 61)), spec)
+    rows, cols = unit_box(_unit_with_body(slice(100, 140), slice(20, 61)), spec)
     assert rows.start <= 100 - BODY_MARGIN_PX and rows.stop >= 140 + BODY_MARGIN_PX
     assert cols.start == 0 and cols.stop >= 61 + BODY_MARGIN_PX  # clamped at the image edge
     assert (rows.stop - rows.start) % 16 == 0 and (cols.stop - cols.start) % 16 == 0
 
 
 def test_body_box_is_none_when_the_body_fills_the_plane_and_empty_for_air() -> None:
-    import torch
-
     spec = tissue_spec("t", "0")
-    assert body_box(_batch_with_body(slice(10, 250), slice(5, 295)), spec) is None
-    rows, cols = body_box(torch.zeros(1, 3, 64, 64), spec)
+    assert unit_box(_unit_with_body(slice(10, 250), slice(5, 295)), spec) is None
+    rows, cols = unit_box(np.zeros((1, 64, 64), np.float32), spec)
     assert rows.stop == rows.start and cols.stop == cols.start
 
 
@@ -51,10 +49,11 @@ def test_outside_the_body_box_every_head_is_background(tmp_path) -> None:
     from segmentation_models.loading import resolve_model
 
     predictor = Predictor(resolve_model("bonemuscle-ct-tissue"), InferenceOptions("cpu", 2))
-    batch = _batch_with_body(slice(100, 140), slice(120, 180))
+    x = _unit_with_body(slice(100, 140), slice(120, 180))
+    rows, cols = unit_box(x, predictor.spec)
+    batch = torch.from_numpy(x[:, None].repeat(3, axis=1))
     with torch.inference_mode():
-        probabilities = predictor.head_probabilities(predictor.logits(batch))[0]
-    rows, cols = body_box(batch, predictor.spec)
+        probabilities = predictor.head_probabilities(predictor.logits(batch, (rows, cols)))[0]
     outside = torch.ones(batch.shape[2:], dtype=torch.bool)
     outside[rows, cols] = False
     assert outside.any()
@@ -82,3 +81,23 @@ def test_folding_batch_norm_changes_nothing_but_rounding() -> None:
     x = torch.randn(2, 3, 96, 112, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         torch.testing.assert_close(folded(x), plain(x), rtol=1e-4, atol=1e-4)
+
+
+def test_a_slices_labels_do_not_depend_on_the_other_slices_of_its_batch() -> None:
+    """The batch runner mixes slices of several studies in one pass; analyze runs one study at a time."""
+    import torch
+
+    from segmentation_models.inference import InferenceOptions, Predictor, labels_of
+    from segmentation_models.loading import resolve_model
+
+    predictor = Predictor(resolve_model("bonemuscle-ct-tissue"), InferenceOptions("cpu", 4))
+    rng = np.random.default_rng(0)
+    small = np.zeros((1, 3, 160, 160), np.float32)
+    small[..., 60:100, 50:110] = rng.uniform(0.3, 0.7, (1, 3, 40, 60))
+    large = np.zeros((1, 3, 160, 160), np.float32)
+    large[..., 10:150, 5:155] = rng.uniform(0.3, 0.7, (1, 3, 140, 150))
+    box = unit_box(small[:, 1], predictor.spec)
+    with torch.inference_mode():
+        alone = labels_of(predictor.logits(torch.from_numpy(small), box))
+        mixed = labels_of(predictor.logits(torch.from_numpy(np.concatenate([small, large])), box))
+    np.testing.assert_array_equal(mixed[:1], alone)
