@@ -288,8 +288,8 @@ def _benchmark_model(kind: str):  # -> LoadedModel
 def bench_batch(args: argparse.Namespace) -> int:
     from imaging.batch.progress import Progress
     from imaging.batch.runner import BatchOptions, run_batch
-    from imaging.pipeline.segmentation_source import SegmentationSource
     from imaging.pipeline.series_job import JobOptions
+    from imaging.segmentation.source import SegmentationSource
     from segmentation_models.inference import InferenceOptions
 
     archive = ensure_batch_archive(Path(args.cache).resolve(), args.studies, args.slices)
@@ -344,7 +344,8 @@ def bench_segment(args: argparse.Namespace) -> int:
     slices/s and peak GPU memory of the forward pass at several batch sizes."""
     import torch
 
-    from segmentation_models.inference import InferenceOptions, Predictor, segment
+    from imaging.segmentation.networks import segment
+    from segmentation_models.inference import InferenceOptions, Predictor
 
     model = _benchmark_model("registered")
     volume, _ = resampled_sample(args.slices)

@@ -1,8 +1,8 @@
 """Write the synthetic sample tree (``sample_dicoms/``): DICOM studies, DXA exports, clinical.csv, truth.
 
 Usage: ``.venv/bin/python scripts/make_sample_dicoms.py --out sample_dicoms --seed 20261122``.
-The same seed gives byte-identical files. The plan is segmentation_models.phantoms.study;
-the writing is segmentation_models.phantoms.samples.
+The same seed gives byte-identical files. The plan is phantoms.study;
+the writing is phantoms.samples.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from segmentation_models.phantoms.samples import write_samples
-from segmentation_models.phantoms.study import roster
+from phantoms.samples import write_samples
+from phantoms.study import roster
 
 DEFAULT_SEED = 20261122
 

@@ -2,7 +2,7 @@
 
 A network predicts *compartments* (where muscle, subcutaneous fat, visceral fat ... are), not the
 contract's final tissue labels: on CT the Alberta HU windows are applied inside each compartment
-afterwards (:mod:`segmentation_models.postprocess`), so IMAT inside muscle is measured from
+afterwards (:mod:`imaging.segmentation.tissue_rules`), so IMAT inside muscle is measured from
 attenuation instead of being guessed by the network. Vertebra levels are a second head (or model)
 because a voxel is both ``bone`` and ``L3``.
 
@@ -15,12 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
-
-from imaging.labels import VERTEBRA_ORDER, LabelMap
 
 
 class Role(enum.Enum):
@@ -65,6 +60,14 @@ COMPARTMENT_ROLES: dict[str, Role] = {
     "other_soft_tissue": Role.OTHER,
 }
 
+# The vertebra vocabulary, cranial to caudal (the output contract's names).
+VERTEBRA_ORDER: tuple[str, ...] = (
+    *(f"C{i}" for i in range(1, 8)),
+    *(f"T{i}" for i in range(1, 13)),
+    *(f"L{i}" for i in range(1, 6)),
+    "S1",
+)
+
 VERTEBRA_CLASS_NAMES: frozenset[str] = frozenset(("background", *VERTEBRA_ORDER))
 
 
@@ -105,23 +108,3 @@ def guess_head_kind(classes: Mapping[Any, str]) -> HeadKind:
     """Vertebrae when every non-background name is a vertebra level, otherwise compartments."""
     names = {str(v) for v in classes.values()} - {"background"}
     return HeadKind.VERTEBRAE if names and names <= set(VERTEBRA_ORDER) else HeadKind.COMPARTMENTS
-
-
-@dataclass(frozen=True)
-class Segmentation:
-    """Label maps on the input series grid (same shape as its Volume), whatever produced them.
-
-    ``tissue`` uses :data:`imaging.labels.TISSUE_NAMES`, ``vertebrae`` uses ``VERTEBRA_NAMES`` and
-    ``muscles`` uses :data:`MUSCLE_GROUP_NAMES`; any of them is None when the source cannot give it
-    (``warnings`` then says why). ``compartments`` is the raw model output (model's own table) and
-    ``probabilities`` its per-class softmax (float16, name -> array) when asked for.
-    ``meta`` records the model or file, the windows/rules used and voxel counts left unlabelled.
-    """
-
-    tissue: LabelMap | None
-    vertebrae: LabelMap | None
-    muscles: LabelMap | None = None
-    compartments: LabelMap | None = None
-    probabilities: Mapping[str, np.ndarray] | None = None
-    meta: Mapping[str, Any] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()

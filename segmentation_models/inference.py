@@ -1,11 +1,12 @@
-"""Running a loaded network on a Volume and returning contract label maps on the *input* grid.
+"""Running a loaded network on an image and returning each head's labels on the *input* grid.
 
 Geometry is never touched: the series is resampled to the model's spacing along its own axes (no
 reorientation, so oblique and flipped series stay as they are), the network runs with MONAI's
 sliding-window inferer, and each head's class probabilities go back to the original grid by linear
 interpolation, where the argmax is taken (sub-voxel boundaries). Both resamplings use the same
 corner-aligned index mapping, so a voxel returns to exactly the world position it came from.
-Output arrays have the input Volume's shape and share its affine.
+Output arrays have the input image's shape and share its affine. Turning heads into the contract's
+Segmentation is the segmentation stage's job (:mod:`imaging.segmentation.networks`).
 
 Determinism: deterministic algorithms are requested for the duration of the call (and the previous
 setting restored), cuDNN autotuning is off, there is no random test-time augmentation. Mixed
@@ -17,18 +18,15 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from scipy import ndimage
 
-from imaging.labels import VERTEBRA_NAMES, LabelMap
-from imaging.volume import Volume
-from segmentation_models.class_schema import HeadKind, Segmentation
+from segmentation_models.class_schema import HeadKind
 from segmentation_models.loading import LoadedModel
 from segmentation_models.networks import size_divisor
-from segmentation_models.postprocess import CtRule, MrRule, tissue_from_ct, tissue_from_mr
 from segmentation_models.registry import AxisOrder, ModelSpec, NormKind, SpatialDims
 
 SAME_SPACING_RTOL = 1e-3  # spacings this close are not resampled at all
@@ -46,8 +44,6 @@ class InferenceOptions:
     amp: bool = True
     overlap: float = 0.25
     keep_probabilities: bool = False
-    ct_rule: CtRule = field(default_factory=CtRule)
-    mr_rule: MrRule = field(default_factory=MrRule)
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -60,11 +56,25 @@ class InferenceOptions:
 
 @dataclass(frozen=True)
 class HeadOutput:
-    """One head's labels (model's class table) and optional probabilities, on the input grid."""
+    """One head's labels on the input grid, its class table (value -> name), optional probabilities."""
 
     kind: HeadKind
-    labels: LabelMap
-    probabilities: dict[str, np.ndarray] | None
+    labels: np.ndarray
+    classes: dict[int, str]
+    probabilities: dict[str, np.ndarray] | None = None
+
+
+class Image(Protocol):
+    """What inference reads of a volume (``imaging.volume.Volume`` is one): voxels and their spacing.
+
+    A protocol, so the networks library needs nothing from the stages that use it.
+    """
+
+    @property
+    def array(self) -> np.ndarray: ...
+
+    @property
+    def spacing_kji(self) -> tuple[float, float, float]: ...
 
 
 def pick_device(device: str) -> Any:
@@ -80,7 +90,7 @@ def pick_device(device: str) -> Any:
     return torch.device(device)
 
 
-def model_scale(volume: Volume, spec: ModelSpec) -> np.ndarray:
+def model_scale(volume: Image, spec: ModelSpec) -> np.ndarray:
     """Target/source spacing ratio along (slice, row, column); 1.0 where the axis is kept."""
     src = volume.spacing_kji
     target = [spec.spacing.slice_mm, spec.spacing.row_mm, spec.spacing.column_mm]
@@ -255,7 +265,7 @@ def fold_batch_norm(network: Any, spec: ModelSpec) -> Any:
     return network
 
 
-def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> list[HeadOutput]:
+def run_heads(volume: Image, model: LoadedModel, options: InferenceOptions) -> list[HeadOutput]:
     """Normalise, resample, infer every head of one model; labels and probabilities on the input grid.
 
     Class probabilities (not labels) go back to the input grid with linear interpolation and the
@@ -267,14 +277,15 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
     import torch
 
     spec = model.spec
+    shape = volume.array.shape
     predictor = Predictor(model, options)
     scale = model_scale(volume, spec)
     x = to_model_grid(spec.normalisation.apply(volume.array), scale)
     heads = spec.heads
     in_plane = scale[0] == 1.0
-    labels = [np.zeros(volume.shape, dtype=np.uint8) for _ in heads]
+    labels = [np.zeros(shape, dtype=np.uint8) for _ in heads]
     probs: list[np.ndarray | None] = [
-        np.zeros((h.n_channels, *volume.shape), dtype=np.float16) if options.keep_probabilities else None
+        np.zeros((h.n_channels, *shape), dtype=np.float16) if options.keep_probabilities else None
         for h in heads
     ]
     on_model: list[np.ndarray | None] = [
@@ -286,21 +297,21 @@ def run_heads(volume: Volume, model: LoadedModel, options: InferenceOptions) -> 
                 if not in_plane:
                     on_model[i][(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
                     continue
-                up = upsample_in_plane(p, volume.shape[1:], scale[1:])
+                up = upsample_in_plane(p, shape[1:], scale[1:])
                 labels[i][region] = labels_of(up)
                 if probs[i] is not None:
                     probs[i][(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
     out = []
     for i, head in enumerate(heads):
         if not in_plane:
-            up = np.stack([probabilities_to_input_grid(c, volume.shape, scale) for c in on_model[i]])
+            up = np.stack([probabilities_to_input_grid(c, shape, scale) for c in on_model[i]])
             labels[i] = np.argmax(up, axis=0).astype(np.uint8)
             if probs[i] is not None:
                 probs[i] = up
         named = None
         if probs[i] is not None:
             named = {name: probs[i][c] for c, name in head.classes.items()}
-        out.append(HeadOutput(head.kind, LabelMap(labels[i], dict(head.classes)), named))
+        out.append(HeadOutput(head.kind, labels[i], dict(head.classes), named))
     return out
 
 
@@ -323,102 +334,6 @@ def upsample_in_plane(prob: Any, shape: Sequence[int], scale: np.ndarray) -> Any
     if dr > 0 or dc > 0:  # floor() of the output size fell one short: repeat the edge
         up = F.pad(up, (0, max(dc, 0), 0, max(dr, 0)), mode="replicate")
     return up[..., :rows, :cols]
-
-
-@dataclass(frozen=True)
-class ModelRecord:
-    """What a Segmentation records about a network whose heads it is built from (picklable: no network).
-
-    The batch runner makes head labels in one process and the Segmentation in another, so it passes
-    these records instead of the loaded models.
-    """
-
-    description: dict[str, Any]
-    modality: str
-    warnings: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, model: LoadedModel) -> ModelRecord:
-        return cls(model.describe(), model.spec.modality, tuple(model.warnings))
-
-
-def segment(
-    volume: Volume,
-    models: LoadedModel | Sequence[LoadedModel],
-    options: InferenceOptions | None = None,
-    fat_fraction_pct: np.ndarray | None = None,
-    fat_fraction_folded: bool = False,
-) -> Segmentation:
-    """Segment ``volume`` with one model (or a compartment model plus a vertebra model).
-
-    Runs every model's heads, then :func:`assemble_segmentation` turns them into the Segmentation.
-    """
-    options = options or InferenceOptions()
-    models = [models] if isinstance(models, LoadedModel) else list(models)
-    heads = [head for model in models for head in run_heads(volume, model, options)]
-    device = pick_device(options.device)
-    return assemble_segmentation(
-        volume,
-        heads,
-        [ModelRecord.of(m) for m in models],
-        device=str(device),
-        amp=options.amp and device.type == "cuda",
-        ct_rule=options.ct_rule,
-        mr_rule=options.mr_rule,
-        fat_fraction_pct=fat_fraction_pct,
-        fat_fraction_folded=fat_fraction_folded,
-    )
-
-
-def assemble_segmentation(
-    volume: Volume,
-    heads: Sequence[HeadOutput],
-    models: Sequence[ModelRecord],
-    *,
-    device: str,
-    amp: bool,
-    ct_rule: CtRule | None = None,
-    mr_rule: MrRule | None = None,
-    fat_fraction_pct: np.ndarray | None = None,
-    fat_fraction_folded: bool = False,
-) -> Segmentation:
-    """The contract Segmentation from head labels on ``volume``'s grid: the one rule set for every path.
-
-    ``analyze`` (through :func:`segment`) and the batch runner (which batches slices across studies
-    and so makes its head labels itself) both end here, so a unit's tissue labels cannot depend on
-    which command produced them. CT volumes (``meta['modality'] == 'CT'``, HU values) get the HU
-    windows inside compartments; MR maps compartments directly, using ``fat_fraction_pct`` (same
-    grid, percent) for IMAT when given. Of several heads of one kind the first is used.
-    """
-    modality = str(volume.meta.get("modality") or models[0].modality).upper()
-    warnings: list[str] = []
-    for model in models:
-        warnings.extend(model.warnings)
-        if model.modality != modality:
-            name = model.description["name"]
-            warnings.append(f"model {name!r} was trained on {model.modality}, the series is {modality}")
-    outputs: dict[HeadKind, HeadOutput] = {}
-    for head in heads:
-        outputs.setdefault(head.kind, head)
-    meta: dict[str, Any] = {"models": [dict(m.description) for m in models], "device": device, "amp": amp}
-    tissue = muscles = compartments = probabilities = None
-    comp = outputs.get(HeadKind.COMPARTMENTS)
-    if comp is None:
-        warnings.append("no compartment model given: tissue areas cannot be measured")
-    else:
-        compartments, probabilities = comp.labels, comp.probabilities
-        if modality == "CT":
-            result = tissue_from_ct(compartments, volume.array, ct_rule or CtRule())
-        else:
-            result = tissue_from_mr(compartments, fat_fraction_pct, mr_rule or MrRule(), fat_fraction_folded)
-        tissue, muscles = result.tissue, result.muscles
-        meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
-        warnings.extend(result.warnings)
-    vert = outputs.get(HeadKind.VERTEBRAE)
-    vertebrae = vert.labels.relabel(VERTEBRA_NAMES) if vert is not None else None
-    if vert is None:
-        warnings.append("no vertebra model given: vertebral levels cannot be assigned")
-    return Segmentation(tissue, vertebrae, muscles, compartments, probabilities, meta, tuple(warnings))
 
 
 def _infer(x: np.ndarray, predictor: Predictor) -> Iterator[tuple[tuple[slice, ...], Any]]:

@@ -137,12 +137,12 @@ def test_sample_output_values_match_the_sample_truth() -> None:
 def test_sample_output_reference_standard_figures_are_recomputed() -> None:
     """The prose's "windows inside the true compartments" areas: the pipeline's own CT rule applied to the
     written BM001 image inside the truth's muscle + IMAT voxels, at the truth L3 slice."""
-    from imaging.labels import LabelMap
     from imaging.measurements.tissue import slice_tissue
-    from segmentation_models.label_sources.grid import labels_onto_grid
-    from segmentation_models.label_sources.nifti import read_nifti_labels
+    from imaging.segmentation.label_files.grid import labels_onto_grid
+    from imaging.segmentation.label_files.nifti import read_nifti_labels
+    from imaging.segmentation.labels import LabelMap
+    from imaging.segmentation.tissue_rules import tissue_from_ct
     from segmentation_models.networks import COMPARTMENT_CLASSES
-    from segmentation_models.postprocess import tissue_from_ct
     from segmentation_models.training.data import read_dicom_series
 
     folder = _truth_folder("BM001", "CT_20260314_S002_")

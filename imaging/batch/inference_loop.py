@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from imaging.batch.stages import HeadLabels, Prepared
+from imaging.batch.stages import Prepared
 from segmentation_models.inference import (
+    HeadOutput,
     InferenceOptions,
     Predictor,
     context_stack,
@@ -79,7 +80,7 @@ class CrossStudyBatcher:
         self.stats = BatchStats()
         self._queues: list[deque[_Chunk]] = [deque() for _ in self.models]
         self._units: dict[str, _Pending] = {}
-        self._done: list[tuple[Prepared, list[HeadLabels], float]] = []
+        self._done: list[tuple[Prepared, list[HeadOutput], float]] = []
 
     @property
     def busy(self) -> bool:
@@ -104,7 +105,7 @@ class CrossStudyBatcher:
                 start = time.perf_counter()
                 opts = replace(self.options, keep_probabilities=False)
                 for h, head in enumerate(run_heads(prepared.decoded.model_volume, model, opts)):
-                    pending.labels[i][h] = head.labels.array
+                    pending.labels[i][h] = head.labels
                 pending.seconds += time.perf_counter() - start
                 continue
             pending.slices_left[i] = x.shape[0]
@@ -121,7 +122,7 @@ class CrossStudyBatcher:
                 return True
         return False
 
-    def take_finished(self) -> list[tuple[Prepared, list[HeadLabels], float]]:
+    def take_finished(self) -> list[tuple[Prepared, list[HeadOutput], float]]:
         """Units whose every model has run: (prepared, head labels, inference seconds)."""
         done, self._done = self._done, []
         return done
@@ -211,7 +212,7 @@ class CrossStudyBatcher:
         if any(unit.slices_left):
             return
         heads = [
-            HeadLabels(head.kind, unit.labels[i][h], dict(head.classes))
+            HeadOutput(head.kind, unit.labels[i][h], dict(head.classes))
             for i in unit.prepared.models
             for h, head in enumerate(self.models[i].spec.heads)
         ]

@@ -48,7 +48,7 @@ from imaging.ingest.series_index import build_index
 from imaging.outputs import software_version, update_cohort, write_cohort_page
 from imaging.pipeline.run import summary_line
 from imaging.pipeline.series_job import JobOptions, unit_label
-from segmentation_models.inference import ModelRecord
+from imaging.segmentation.networks import ModelRecord
 
 COHORT_EVERY_UNITS = 16  # cohort.csv is rewritten whole: group finished units (bounded delay below)
 COHORT_EVERY_S = 10.0
@@ -107,8 +107,8 @@ def analysis_record(job: JobOptions, extra: Mapping[str, Any]) -> dict[str, Any]
     return {
         "model": job.segmentation.model_block(),
         "levels": asdict(job.levels),
-        "ct_rule": repr(job.segmentation.ct_rule),
-        "mr_rule": repr(job.segmentation.inference.mr_rule),
+        "ct_rule": repr(job.segmentation.rules.ct),
+        "mr_rule": repr(job.segmentation.rules.mr),
         "overlap": job.segmentation.inference.overlap,
         **extra,
     }
@@ -171,8 +171,7 @@ class _Run:
             levels=job.levels,
             subject=job.subject,
             models=tuple(ModelRecord.of(m) for m in models),
-            ct_rule=job.segmentation.ct_rule,
-            mr_rule=job.segmentation.inference.mr_rule,
+            rules=job.segmentation.rules,
             device=str(self.batcher.device),
             amp=self.batcher.amp,
         )

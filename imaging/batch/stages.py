@@ -24,21 +24,14 @@ import numpy as np
 
 from imaging.ingest.model import IngestError
 from imaging.ingest.selection import StudyChoice
-from imaging.labels import LabelMap
-from imaging.pipeline.levels_metrics import LevelOptions
-from imaging.pipeline.segmentation_source import describe_models, fitting_models
+from imaging.measurements.per_level import MeasureOptions
 from imaging.pipeline.series_job import DecodedUnit, UnitOutcome, decode_unit, finish_unit
 from imaging.pipeline.subject import SubjectSources
-from segmentation_models.class_schema import HeadKind, Segmentation
-from segmentation_models.inference import (
-    HeadOutput,
-    ModelRecord,
-    assemble_segmentation,
-    model_scale,
-    to_model_grid,
-    unit_box,
-)
-from segmentation_models.postprocess import CtRule, MrRule
+from imaging.segmentation.networks import ModelRecord, assemble_segmentation
+from imaging.segmentation.result import Segmentation
+from imaging.segmentation.source import describe_models, fitting_models
+from imaging.segmentation.tissue_rules import TissueRules
+from segmentation_models.inference import HeadOutput, model_scale, to_model_grid, unit_box
 from segmentation_models.registry import ModelSpec, SpatialDims
 
 # OS errors worth another attempt (a flaky network share, a busy file); others are the input's fault.
@@ -71,24 +64,14 @@ class Prepared:
 
 
 @dataclass(frozen=True)
-class HeadLabels:
-    """One network head's labels on the input grid, with the head's own class table."""
-
-    kind: HeadKind
-    labels: np.ndarray
-    classes: dict[int, str]
-
-
-@dataclass(frozen=True)
 class FinishOptions:
     """What measuring and writing needs (picklable: no networks)."""
 
     out_dir: Path
-    levels: LevelOptions
+    levels: MeasureOptions
     subject: SubjectSources
     models: tuple[ModelRecord, ...]  # one per network of the run; a unit uses those of its modality
-    ct_rule: CtRule = field(default_factory=CtRule)
-    mr_rule: MrRule = field(default_factory=MrRule)
+    rules: TissueRules = field(default_factory=TissueRules)
     device: str = "cpu"
     amp: bool = False
 
@@ -139,7 +122,7 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
 
 
 def segmentation_from_heads(
-    decoded: DecodedUnit, heads: Sequence[HeadLabels], models: Sequence[ModelRecord], options: FinishOptions
+    decoded: DecodedUnit, heads: Sequence[HeadOutput], models: Sequence[ModelRecord], options: FinishOptions
 ) -> Segmentation:
     """The contract Segmentation from raw head labels: :func:`assemble_segmentation`, as ``analyze`` does.
 
@@ -150,19 +133,18 @@ def segmentation_from_heads(
     dff = decoded.dff
     return assemble_segmentation(
         decoded.model_volume,
-        [HeadOutput(h.kind, LabelMap(h.labels, dict(h.classes)), None) for h in heads],
+        heads,
         models,
         device=options.device,
         amp=options.amp,
-        ct_rule=options.ct_rule,
-        mr_rule=options.mr_rule,
+        rules=options.rules,
         fat_fraction_pct=None if dff is None else dff.map.percent,
         fat_fraction_folded=False if dff is None else dff.map.folded,
     )
 
 
 def finish(
-    decoded: DecodedUnit, heads: Sequence[HeadLabels], used: Sequence[int], options: FinishOptions
+    decoded: DecodedUnit, heads: Sequence[HeadOutput], used: Sequence[int], options: FinishOptions
 ) -> tuple[UnitOutcome, dict[str, float]] | Failure:
     """Segmentation rules, measurements, classification and files of one unit (worker; never raises).
 

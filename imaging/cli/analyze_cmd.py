@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
-from imaging.labels import MEASURED_LEVELS
-from imaging.measurements.levels import SliceConvention
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError, check_device
+from imaging.levels.slices import SliceConvention
+from imaging.segmentation.labels import MEASURED_LEVELS
 
 #: Registered names tried when neither --model nor --segmentation is given (the training recipes' names).
 CONVENTIONS = {
@@ -95,16 +95,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     The work is :func:`imaging.pipeline.run.analyze_path`'s; this checks the arguments, prints and
     maps the report to an exit code.
     """
-    from imaging.pipeline.levels_metrics import LevelOptions
+    from imaging.measurements.per_level import MeasureOptions
     from imaging.pipeline.run import PlanError, analyze_path, summary_line
     from imaging.pipeline.series_job import JobOptions
 
     out = out or sys.stdout
     source = Path(args.path)
     out_dir = _check_arguments(args, source)
+    check_device(args.device)
     options = JobOptions(
         segmentation=_segmentation_source(args),
-        levels=LevelOptions(CONVENTIONS[args.level_convention], args.slab_mm, args.level),
+        levels=MeasureOptions(CONVENTIONS[args.level_convention], args.slab_mm, args.level),
         subject=_subject_sources(args),
     )
 
@@ -159,13 +160,13 @@ def _check_arguments(args: argparse.Namespace, source: Path) -> Path:
 
 def _segmentation_source(args: argparse.Namespace) -> Any:
     """Networks or precomputed files from --model/--segmentation (defaults: the registered models)."""
-    from imaging.pipeline.segmentation_source import SegmentationSource, is_segmentation_file
+    from imaging.segmentation.source import SegmentationSource, is_segmentation_file
+    from imaging.segmentation.tissue_rules import CtRule, TissueRules, VatWindow
     from segmentation_models.inference import InferenceOptions
     from segmentation_models.loading import ModelLoadError, resolve_model
-    from segmentation_models.postprocess import CtRule, VatWindow
     from segmentation_models.registry import DEFAULT_MODEL_NAMES, SpecError, registered_names
 
-    rule = CtRule(vat=VatWindow.ALBERTA if args.vat_window == "alberta" else VatWindow.WIDE)
+    rules = TissueRules(ct=CtRule(vat=VatWindow.ALBERTA if args.vat_window == "alberta" else VatWindow.WIDE))
     files = list(args.segmentation or [])
     names: list[str] = []
     for text in args.model or []:
@@ -173,7 +174,7 @@ def _segmentation_source(args: argparse.Namespace) -> Any:
     if files and names:
         raise CliError("give networks (--model) or precomputed labels (--segmentation), not both", EXIT_USAGE)
     if files:
-        return SegmentationSource(files=tuple(files), ct_rule=rule)
+        return SegmentationSource(files=tuple(files), rules=rules)
     if not names:
         names = [n for n in DEFAULT_MODEL_NAMES.values() if n in registered_names()]
         if not names:
@@ -187,9 +188,7 @@ def _segmentation_source(args: argparse.Namespace) -> Any:
         models = tuple(resolve_model(name) for name in names)
     except (ModelLoadError, SpecError) as exc:
         raise CliError(f"--model: {exc}", EXIT_NOTHING_USABLE) from None
-    return SegmentationSource(
-        models=models, inference=InferenceOptions(device=args.device, ct_rule=rule), ct_rule=rule
-    )
+    return SegmentationSource(models=models, inference=InferenceOptions(device=args.device), rules=rules)
 
 
 def _subject_sources(args: argparse.Namespace) -> Any:

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError, check_device
 
 DEFAULT_BATCH_SIZE = 16
 
@@ -98,12 +98,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from imaging.batch import BatchOptions, Status, run_batch
     from imaging.batch.progress import Progress
     from imaging.cli.analyze_cmd import CONVENTIONS, _segmentation_source, _subject_sources
-    from imaging.pipeline.levels_metrics import LevelOptions
+    from imaging.measurements.per_level import MeasureOptions
     from imaging.pipeline.series_job import JobOptions
 
     out = out or sys.stdout
     source, out_dir = _check_arguments(args)
-    _check_device(args.device)
+    check_device(args.device)
     segmentation = _segmentation_source(args)
     if segmentation.files:
         raise CliError(
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     )
     job = JobOptions(
         segmentation=segmentation,
-        levels=LevelOptions(CONVENTIONS[args.level_convention], args.slab_mm, None),
+        levels=MeasureOptions(CONVENTIONS[args.level_convention], args.slab_mm, None),
         subject=_subject_sources(args),
     )
     workers = default_workers() if args.workers is None else args.workers
@@ -159,19 +159,6 @@ def _check_arguments(args: argparse.Namespace) -> tuple[Path, Path]:
         if path is not None and not path.exists():
             raise CliError(f"{flag} {path}: no such file or directory", EXIT_USAGE)
     return source, out_dir
-
-
-def _check_device(device: str) -> None:
-    """Refuse --device cuda without CUDA before loading anything (the user asked for the GPU)."""
-    if device != "cuda":
-        return
-    import torch
-
-    if not torch.cuda.is_available():
-        raise CliError(
-            "--device cuda was requested but PyTorch sees no CUDA device; use --device cpu (or auto)",
-            EXIT_USAGE,
-        )
 
 
 def _file_digest(path: Path | None) -> str | None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imaging.labels import LabelMap
-from imaging.measurements.windows import LOW_DENSITY_MUSCLE, NORMAL_DENSITY_MUSCLE
+from imaging.segmentation.labels import LabelMap
+from imaging.segmentation.windows import LOW_DENSITY_MUSCLE, NORMAL_DENSITY_MUSCLE
 
 MM2_PER_CM2 = 100.0
 

@@ -8,7 +8,7 @@ Public API (the pipeline calls one function per series, then one per run)::
         out_root,            # DIR of `analyze --out DIR`
         volume,              # imaging.volume.Volume the labels are on (CT in HU, or MR)
         source_datasets,     # pydicom headers of the source series (Instance.header is enough)
-        tissue, vertebrae,   # imaging.labels.LabelMap on the volume grid
+        tissue, vertebrae,   # imaging.segmentation.labels.LabelMap on the volume grid
         results,             # the results.json dict (validated against the contract first)
         fat_fraction_pct=None,  # Dixon MR: float array on the grid, percent
     )
@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import pydicom
 
-from imaging.labels import LabelMap
 from imaging.outputs.cohort import update_cohort
 from imaging.outputs.cohort_page import write_cohort_page
 from imaging.outputs.paths import (
@@ -48,6 +47,7 @@ from imaging.outputs.paths import (
     write_with,
 )
 from imaging.outputs.results_json import check_results, validate_results
+from imaging.segmentation.labels import LabelMap
 from imaging.volume import Volume
 
 __all__ = [

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from imaging.labels import MEASURED_LEVELS
 from imaging.outputs.paths import write_text_atomic
 from imaging.outputs.results_json import LEVEL_METRICS
+from imaging.segmentation.labels import MEASURED_LEVELS
 
 KEY_COLUMN = "series_uid"
 BASE_COLUMNS: tuple[str, ...] = (

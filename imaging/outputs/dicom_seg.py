@@ -30,8 +30,8 @@ import pydicom
 from pydicom.sr.codedict import codes as dicom_codes
 from pydicom.uid import generate_uid
 
-from imaging.labels import VERTEBRA_ORDER, LabelMap
 from imaging.outputs import codes
+from imaging.segmentation.labels import VERTEBRA_ORDER, LabelMap
 from imaging.volume import Volume
 
 MANUFACTURER = "bonemuscle"

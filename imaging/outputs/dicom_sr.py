@@ -24,9 +24,9 @@ import pydicom
 from pydicom.sr.codedict import codes as dicom_codes
 from pydicom.uid import generate_uid
 
-from imaging.labels import MEASURED_LEVELS
 from imaging.outputs import codes
 from imaging.outputs.dicom_seg import MANUFACTURER, SegmentSpec, source_images
+from imaging.segmentation.labels import MEASURED_LEVELS
 from imaging.volume import Volume
 
 SR_SERIES_NUMBER = 9902

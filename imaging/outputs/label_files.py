@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from imaging.labels import VERTEBRA_ORDER, LabelMap
 from imaging.outputs.paths import write_json_atomic, write_with
+from imaging.segmentation.labels import VERTEBRA_ORDER, LabelMap
 from imaging.volume import Volume, to_nifti
 
 REQUIRED_TISSUE_NAMES: tuple[str, ...] = ("skeletal_muscle", "imat", "sat", "vat", "bone")

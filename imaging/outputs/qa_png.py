@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from imaging.labels import LabelMap
+from imaging.segmentation.labels import LabelMap
 from imaging.volume import Volume
 
 IMAGE_HEIGHT_PX = 512

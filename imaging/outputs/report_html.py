@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from imaging.classification import criteria as C
-from imaging.labels import MEASURED_LEVELS
 from imaging.outputs.results_json import LEVEL_METRICS
+from imaging.segmentation.labels import MEASURED_LEVELS
 
 # Page basics both HTML outputs share (the cohort page imports them).
 BASE_CSS = """

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from imaging.labels import MEASURED_LEVELS
+from imaging.segmentation.labels import MEASURED_LEVELS
 
 SCHEMA_VERSION = "1"
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from imaging.classification.inputs import muscle_level
 from imaging.ingest.dixon import DixonComponent
+from imaging.levels.slices import LevelSlice, vertebral_body_mask
 from imaging.measurements.bone import roi_problem, trabecular_roi
 from imaging.measurements.dixon import (
     FatFractionMap,
@@ -31,9 +32,8 @@ from imaging.measurements.dixon import (
     swap_warning,
     water_fat_from_in_opposed,
 )
-from imaging.measurements.levels import LevelSlice, vertebral_body_mask
+from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
-from segmentation_models.class_schema import Segmentation
 
 GRID_TOLERANCE_MM = 0.01
 MARROW_LEVELS = ("L1", "L2", "L3", "L4")

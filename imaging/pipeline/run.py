@@ -17,8 +17,8 @@ from imaging.ingest.discovery import discover
 from imaging.ingest.model import FileProblem, IngestError
 from imaging.ingest.selection import NotChosen, StudyChoice, choose_series
 from imaging.ingest.series_index import build_index
+from imaging.measurements.per_level import level_summary
 from imaging.outputs import update_cohort, write_cohort_page
-from imaging.pipeline.levels_metrics import level_summary
 from imaging.pipeline.series_job import JobOptions, UnitOutcome, analyse_unit, unit_label
 
 # Failures we expect from bad inputs; anything else is a bug, still isolated but reported with its type.

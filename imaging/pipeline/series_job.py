@@ -24,17 +24,17 @@ from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.dixon import DixonComponent
 from imaging.ingest.selection import AnalysisUnit, StudyChoice
 from imaging.ingest.series_index import SeriesEntry
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.levels.assign import with_vertebral_levels
 from imaging.matching import Match
+from imaging.measurements.per_level import SMI_NOTE, LevelsResult, MeasureOptions, measure_levels
 from imaging.outputs import write_series_outputs
 from imaging.outputs.results_json import SCHEMA_VERSION
-from imaging.pipeline.levels_metrics import SMI_NOTE, LevelOptions, LevelsResult, measure_levels
 from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block, network_image
-from imaging.pipeline.segmentation_source import SegmentationSource, run_segmentation
 from imaging.pipeline.subject import SubjectSources, subject_for
-from imaging.pipeline.vertebral_levels import with_vertebral_levels
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.result import Segmentation
+from imaging.segmentation.source import SegmentationSource, run_segmentation
 from imaging.volume import Volume
-from segmentation_models.class_schema import Segmentation
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class JobOptions:
     """Everything a unit needs besides its DICOM: label source, level rules, subject records."""
 
     segmentation: SegmentationSource
-    levels: LevelOptions = field(default_factory=LevelOptions)
+    levels: MeasureOptions = field(default_factory=MeasureOptions)
     subject: SubjectSources = field(default_factory=SubjectSources)
     workers: int | None = None
 
@@ -119,7 +119,7 @@ def segment_decoded(decoded: DecodedUnit, source: SegmentationSource) -> Segment
 def finish_unit(
     decoded: DecodedUnit,
     seg: Segmentation,
-    levels_options: LevelOptions,
+    levels_options: MeasureOptions,
     subject: SubjectSources,
     model_block: Mapping[str, Any],
     out_dir: Path,

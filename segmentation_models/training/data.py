@@ -43,7 +43,7 @@ class Case:
     modality: str
     source: str  # "phantom", "real" or "user"
     train_slices: tuple[int, ...]  # slices usable as centre slices for training
-    tissue: np.ndarray | None = None  # phantom truth tissue labels (imaging.labels.TISSUE_NAMES)
+    tissue: np.ndarray | None = None  # phantom truth tissue labels (imaging.segmentation.labels.TISSUE_NAMES)
     # MR phantoms: fat fraction (%) from the rendered water/fat images by the pipeline's formula, so the
     # evaluation splits IMAT as `analyze` does; not cached (evaluation renders its cases afresh)
     fat_fraction: np.ndarray | None = None
@@ -80,7 +80,7 @@ def sample_phantom_settings(
     seed: int, modality: str = "CT", pixel_mm: float = 1.5, fov_mm: float = 432.0
 ) -> PhantomSettings:
     """Draw one case's subject and acquisition (see the module docstring for the ranges)."""
-    from segmentation_models.phantoms import sample_params
+    from phantoms import sample_params
 
     rng = np.random.default_rng([DATA_VERSION, seed])
     params = sample_params(rng, f"train{seed}", arms_in_fov=bool(rng.random() < ARMS_IN_FOV_SHARE))
@@ -121,7 +121,7 @@ def sample_phantom_settings(
 def render_phantom_case(s: PhantomSettings) -> Case:
     """Render the case ``s`` describes: image, compartment targets and truth tissue labels."""
     from imaging.measurements.dixon import background_noise_sd, fat_fraction
-    from segmentation_models.phantoms import SubjectParams, axial_grid, make_phantom, render_ct, render_dixon
+    from phantoms import SubjectParams, axial_grid, make_phantom, render_ct, render_dixon
 
     phantom = make_phantom(SubjectParams(**s.params))
     top, bottom = phantom.level_z_range(s.level)
@@ -303,7 +303,7 @@ def labelled_case(
     names (manual windowed labels) go through :func:`targets.tissue_label_bits`. Slices without any
     label are unknown.
     """
-    from segmentation_models.label_sources.precomputed import PrecomputedOptions, load_precomputed
+    from imaging.segmentation.label_files.precomputed import PrecomputedOptions, load_precomputed
 
     seg = load_precomputed(label_path, volume, PrecomputedOptions())
     if seg.compartments is not None:

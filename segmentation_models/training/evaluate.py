@@ -4,7 +4,7 @@ Why three columns. Body-composition tissues are defined *clinically*, not geomet
 outlines compartments on the slice and the Alberta HU windows (muscle −29..150, IMAT and SAT
 −190..−30, VAT −150..−50; ../shared/reference/clinical-criteria.md, "HU windows") decide the tissue of
 every voxel inside them. That is what a manual Slice-O-Matic segmentation is, and what this pipeline
-does with predicted compartments (:mod:`segmentation_models.postprocess`). A phantom also knows its
+does with predicted compartments (:mod:`imaging.segmentation.tissue_rules`). A phantom also knows its
 *geometric* tissue truth (which analytic structure each voxel centre lies in), and the two differ even
 for a perfect analyst. So every phantom table has:
 
@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from imaging.labels import LabelMap
+from imaging.segmentation.labels import LabelMap
 from segmentation_models.training import targets as tg
 from segmentation_models.training.reference_standard import (
     EVAL_TISSUES,
@@ -236,8 +236,9 @@ def score_phantom_cases(
 
 def model_segmenter(model: Any) -> Segmenter:
     """The pipeline's own path: :func:`segmentation_models.inference.segment` on the case's volume."""
+    from imaging.segmentation.networks import segment
     from imaging.volume import Volume
-    from segmentation_models.inference import InferenceOptions, segment
+    from segmentation_models.inference import InferenceOptions
 
     def run(case: Any) -> LabelMap:
         volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), {"modality": case.modality})
@@ -285,8 +286,9 @@ def evaluate_real_ct(
     model: Any, dicom_dir: Path, ts_labels: Path, held_out: Sequence[int] = ()
 ) -> RealEvaluation:
     """Dice of predicted compartments against a TotalSegmentator map, for the classes it can give."""
-    from segmentation_models.inference import InferenceOptions, segment
-    from segmentation_models.label_sources.precomputed import load_precomputed
+    from imaging.segmentation.label_files.precomputed import load_precomputed
+    from imaging.segmentation.networks import segment
+    from segmentation_models.inference import InferenceOptions
     from segmentation_models.training.data import read_dicom_series
 
     volume = read_dicom_series(Path(dicom_dir))

@@ -9,7 +9,7 @@ Folder layout (one sub-folder per case)::
         IM0042.dcm.tag   - Slice-O-Matic ``.tag`` files beside the slices they annotate
       case02/ ...
 
-Labels are read by :mod:`segmentation_models.label_sources` (placed by world coordinates) and turned
+Labels are read by :mod:`imaging.segmentation.label_files` (placed by world coordinates) and turned
 into allowed-class targets (:mod:`.targets`): compartment names train their class, windowed tissue
 labels (the usual manual L3 .tag) train "some muscle group" / SAT / VAT, unlabelled slices train
 nothing. Training starts from a registered model, mixes in cached phantom slices

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from imaging.labels import TISSUE_NAMES, LabelMap
+from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
 
 EVAL_TISSUES = ("skeletal_muscle", "imat", "sat", "vat", "bone")
 # Reach of partial volume and blur in-plane: mixed voxels (<= 1 voxel), the PSF (sigma 0.35-0.8 mm)
@@ -68,7 +68,7 @@ def reference_tissue(case: Any, compartments: LabelMap | None = None) -> LabelMa
     decided by the HU windows (CT) or the fat-fraction IMAT split (MR) -- the very rule applied to
     predicted compartments, so a network with perfect compartments scores exactly 1.
     """
-    from segmentation_models.postprocess import tissue_from_ct, tissue_from_mr
+    from imaging.segmentation.tissue_rules import tissue_from_ct, tissue_from_mr
 
     comp = compartments if compartments is not None else truth_compartments(case)
     if case.modality == "CT":
@@ -78,7 +78,7 @@ def reference_tissue(case: Any, compartments: LabelMap | None = None) -> LabelMa
 
 def _ct_windows() -> dict[str, Any]:
     """The default CT rule's window per windowed class (postprocess.CtRule, Alberta protocol)."""
-    from segmentation_models.postprocess import CtRule
+    from imaging.segmentation.tissue_rules import CtRule
 
     rule = CtRule()
     return {"skeletal_muscle": rule.muscle, "imat": rule.imat, "sat": rule.sat, "vat": rule.vat.window}
@@ -86,7 +86,7 @@ def _ct_windows() -> dict[str, Any]:
 
 def _in_window(modality: str, tissue: str, value: float) -> bool | None:
     """Whether a pure-tissue value lies on its own class's side of the rule; None when unwindowed."""
-    from segmentation_models.postprocess import MrRule
+    from imaging.segmentation.tissue_rules import MrRule
 
     if modality == "CT":
         windows = _ct_windows()
@@ -101,7 +101,7 @@ def _in_window(modality: str, tissue: str, value: float) -> bool | None:
 
 def window_text(modality: str, tissue: str) -> str:
     """The rule side of a windowed class, in words (for tables)."""
-    from segmentation_models.postprocess import MrRule
+    from imaging.segmentation.tissue_rules import MrRule
 
     if modality == "CT":
         w = _ct_windows().get(tissue)
@@ -116,9 +116,9 @@ def designed_values(settings: Any) -> dict[str, tuple[float, float]]:
     CT: HU of every fine label of the class from the renderer's attenuation table (contrast and kVp of
     the draw); MR: fat fraction (%) of every fine label from the Dixon water/fat tables.
     """
-    from segmentation_models.phantoms import FINE_TO_TISSUE, SubjectParams, make_phantom
-    from segmentation_models.phantoms.ct import attenuation_table
-    from segmentation_models.phantoms.mr import water_fat_tables
+    from phantoms import FINE_TO_TISSUE, SubjectParams, make_phantom
+    from phantoms.ct import attenuation_table
+    from phantoms.mr import water_fat_tables
 
     phantom = make_phantom(SubjectParams(**settings.params))
     if settings.modality == "CT":
@@ -155,8 +155,8 @@ def near_boundary(tissue: np.ndarray, spacing_mm: float) -> np.ndarray:
 
 def _producible(compartments: LabelMap) -> dict[int, np.ndarray]:
     """Per compartment role: which tissue values its rule can produce (0 = unlabelled)."""
+    from imaging.segmentation.tissue_rules import roles_array
     from segmentation_models.class_schema import Role
-    from segmentation_models.postprocess import roles_array
 
     role, code = roles_array(compartments)
     can = {

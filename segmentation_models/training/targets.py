@@ -25,11 +25,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import ndimage
 
-from imaging.measurements.windows import HuWindow
+from imaging.segmentation.tissue_rules import CtRule
+from imaging.segmentation.windows import HuWindow
+from phantoms.labels import Fine
 from segmentation_models.class_schema import MUSCLE_GROUPS
 from segmentation_models.networks import COMPARTMENT_CLASSES
-from segmentation_models.phantoms.labels import Fine
-from segmentation_models.postprocess import CtRule
 
 UNKNOWN = np.uint16(0)
 CLASS_INDEX: dict[str, int] = {name: value for value, name in COMPARTMENT_CLASSES.items()}

@@ -140,8 +140,8 @@ def test_transient_errors_retry_and_are_bounded(tmp_path, stub, monkeypatch, cap
 
 def test_batch_size_bounds_every_forward_pass_and_workers_size_the_pool(tmp_path, stub):
     from imaging.batch.runner import BatchOptions, run_batch
-    from imaging.pipeline.segmentation_source import SegmentationSource
     from imaging.pipeline.series_job import JobOptions
+    from imaging.segmentation.source import SegmentationSource
     from segmentation_models.inference import InferenceOptions
     from segmentation_models.loading import resolve_model
 

@@ -21,9 +21,9 @@ import pytest
 from imaging.batch import stages
 from imaging.cli import main
 from imaging.ingest.dixon import DixonComponent
-from imaging.labels import TISSUE_NAMES
 from imaging.pipeline.run import plan_units
 from imaging.pipeline.series_job import decode_unit
+from imaging.segmentation.labels import TISSUE_NAMES
 from imaging.volume import from_nifti
 from segmentation_models.loading import sha256_file
 

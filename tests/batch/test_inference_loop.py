@@ -48,7 +48,7 @@ def test_batches_mix_studies_and_labels_equal_per_unit_inference(context):
     assert set(labels) == {"a", "b", "c"} and not batcher.busy
     for unit in units:
         (expected,) = run_heads(unit.decoded.volume, model, options)
-        np.testing.assert_array_equal(labels[unit.key], expected.labels.array)
+        np.testing.assert_array_equal(labels[unit.key], expected.labels)
     stats = batcher.stats
     assert max(stats.batch_sizes) <= 4 and sum(stats.batch_sizes) == 14 == stats.slices
     assert stats.batches == 4  # 14 slices in batches of 4: ceil(14 / 4)
@@ -83,4 +83,4 @@ def test_three_d_models_run_per_unit_on_the_loaded_network():
     assert unit.inputs == (None,)
     labels = _run(CrossStudyBatcher([model], options), [unit])
     (expected,) = run_heads(unit.decoded.volume, model, options)
-    np.testing.assert_array_equal(labels["a"], expected.labels.array)
+    np.testing.assert_array_equal(labels["a"], expected.labels)

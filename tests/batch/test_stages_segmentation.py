@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 from segmentation._stubs import make_affine, rotation, stub_model, stub_spec, world_pattern_volume
 
-from imaging.batch.stages import FinishOptions, HeadLabels, segmentation_from_heads
-from imaging.pipeline.levels_metrics import LevelOptions
+from imaging.batch.stages import FinishOptions, segmentation_from_heads
+from imaging.measurements.per_level import MeasureOptions
 from imaging.pipeline.series_job import DecodedUnit
 from imaging.pipeline.subject import SubjectSources
+from imaging.segmentation.networks import ModelRecord, segment
+from imaging.segmentation.tissue_rules import CtRule, TissueRules, VatWindow
 from segmentation_models.class_schema import HeadKind
-from segmentation_models.inference import InferenceOptions, ModelRecord, run_heads, segment
-from segmentation_models.postprocess import CtRule, VatWindow
+from segmentation_models.inference import InferenceOptions, run_heads
 
 VERTEBRA_CLASSES = {0: "background", 1: "L1", 2: "L2", 3: "L3"}
 
@@ -26,21 +27,17 @@ def test_batch_segmentation_from_heads_equals_segment(tmp_path: Path):
     vertebrae = replace(stub_model(vertebrae_spec), warnings=("vertebra load note",))
     models = [compartments, vertebrae]
     rule = CtRule(vat=VatWindow.WIDE)
-    options = InferenceOptions(device="cpu", ct_rule=rule)
+    options = InferenceOptions(device="cpu")
 
-    expected = segment(volume, models, options)
+    expected = segment(volume, models, options, TissueRules(ct=rule))
 
-    heads = [
-        HeadLabels(h.kind, h.labels.array, dict(h.labels.names))
-        for m in models
-        for h in run_heads(volume, m, options)
-    ]
+    heads = [h for m in models for h in run_heads(volume, m, options)]
     finish = FinishOptions(
         out_dir=tmp_path,
-        levels=LevelOptions(),
+        levels=MeasureOptions(),
         subject=SubjectSources(),
         models=tuple(ModelRecord.of(m) for m in models),
-        ct_rule=rule,
+        rules=TissueRules(ct=rule),
         device="cpu",
         amp=False,
     )

@@ -236,3 +236,19 @@ def test_nothing_analysable_exits_3(tmp_path, capsys):
         == 3
     )
     assert "nothing analysable" in capsys.readouterr().err
+
+
+def test_cuda_requested_without_cuda_is_refused_up_front_exit_2_as_batch_does(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    series = write_series(tmp_path / "in")
+    out = tmp_path / "out"
+    code = main(["analyze", str(series), "--out", str(out), "--device", "cuda"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "bonemuscle analyze: --device cuda was requested but PyTorch sees no CUDA device; "
+        "use --device cpu or auto"
+    ]
+    assert not out.exists()  # refused before anything was read or written

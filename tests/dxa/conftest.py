@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation_models.phantoms.dxa_exports import BodyRegion, BoneSite, DxaExam, Subject
+from phantoms.dxa_exports import BodyRegion, BoneSite, DxaExam, Subject
 
 # Hologic public sample: limb lean (excluding BMC) 2002.0 + 2159.4 + 7102.9 + 6852.2 g = 18,116.5 g
 HOLOGIC_LIMBS = {

@@ -8,7 +8,7 @@ import pytest
 
 from imaging.dxa.csv_exports import read_csv_export
 from imaging.ingest.model import IngestError
-from segmentation_models.phantoms.dxa_exports import DxaExam, write_apex_csv, write_nhanes_csv
+from phantoms.dxa_exports import DxaExam, write_apex_csv, write_nhanes_csv
 
 
 def test_apex_round_trip_without_scores(whole_body_exam: DxaExam, tmp_path: Path) -> None:

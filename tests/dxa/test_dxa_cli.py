@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, CliError, dxa_cmd
-from segmentation_models.phantoms.dxa_exports import (
+from phantoms.dxa_exports import (
     DxaExam,
     GeSrOptions,
     ge_enhanced_sr,

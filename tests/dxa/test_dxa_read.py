@@ -9,7 +9,7 @@ import pytest
 
 from imaging.dxa import ReportFormat, scan_path
 from imaging.ingest.model import IngestError
-from segmentation_models.phantoms.dxa_exports import (
+from phantoms.dxa_exports import (
     DxaExam,
     GeSrOptions,
     ge_enhanced_sr,

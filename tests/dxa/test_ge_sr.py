@@ -10,7 +10,7 @@ import pytest
 from imaging.dxa.ge_sr import read_ge_sr
 from imaging.dxa.model import ReportFormat, Vendor
 from imaging.ingest.model import IngestError
-from segmentation_models.phantoms.dxa_exports import DxaExam, GeSrOptions, MassUnit, ge_enhanced_sr
+from phantoms.dxa_exports import DxaExam, GeSrOptions, MassUnit, ge_enhanced_sr
 
 
 def _read(exam: DxaExam, options: GeSrOptions, tmp_path: Path) -> dict:
@@ -79,7 +79,7 @@ def test_trend_container_does_not_override_current_values(spine_hip_exam: DxaExa
 def test_ge_limb_totals_give_alm_in_any_mass_unit(
     ge_limb_totals: dict, unit: MassUnit, tmp_path: Path
 ) -> None:
-    from segmentation_models.phantoms.dxa_exports import Subject
+    from phantoms.dxa_exports import Subject
 
     exam = DxaExam(Subject("G1", "F", 66, 1.62, 61.0), regions=ge_limb_totals)
     out = _read(exam, GeSrOptions(mass_unit=unit), tmp_path)

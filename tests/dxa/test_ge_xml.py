@@ -9,7 +9,7 @@ import pytest
 
 from imaging.dxa.ge_xml import read_ge_xml
 from imaging.ingest.model import IngestError
-from segmentation_models.phantoms.dxa_exports import DxaExam, GeXmlLayout, ge_results_xml, write_ge_xml_image
+from phantoms.dxa_exports import DxaExam, GeXmlLayout, ge_results_xml, write_ge_xml_image
 
 
 @pytest.mark.parametrize("layout", list(GeXmlLayout))

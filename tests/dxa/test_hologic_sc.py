@@ -10,7 +10,7 @@ import pytest
 from imaging.dxa.hologic_sc import read_hologic_sc, tables, text_block
 from imaging.dxa.read import merge_visits
 from imaging.ingest.model import IngestError
-from segmentation_models.phantoms.dxa_exports import (
+from phantoms.dxa_exports import (
     DxaExam,
     HologicOptions,
     HologicScan,

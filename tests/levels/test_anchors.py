@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmentation_models.levels import Anchor, identify_levels
+from imaging.levels import Anchor, identify_levels
 
 from ._synthetic_spine import synthetic_spine
 

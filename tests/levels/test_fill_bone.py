@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation_models.levels.model import LevelOptions
-from segmentation_models.levels.spine import fill_bone
-from segmentation_models.levels.workgrid import WorkGrid
+from imaging.levels.model import LevelOptions
+from imaging.levels.spine import fill_bone
+from imaging.levels.workgrid import WorkGrid
 
 PX = 1.5  # mm, the working grid's in-plane spacing
 

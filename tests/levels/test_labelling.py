@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation_models.levels import REFUSAL, Anchor, VertebraFinding, name_vertebrae
-from segmentation_models.levels.labelling import CONFIDENCE
+from imaging.levels import REFUSAL, Anchor, VertebraFinding, name_vertebrae
+from imaging.levels.labelling import CONFIDENCE
 
 
 def _column(

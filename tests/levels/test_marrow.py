@@ -1,4 +1,4 @@
-"""MR counting with a Dixon fat-fraction map (segmentation_models.levels.marrow), on small synthetic sets.
+"""MR counting with a Dixon fat-fraction map (imaging.levels.marrow), on small synthetic sets.
 
 The synthetic spine (:mod:`._synthetic_spine`) is turned into what an MR Dixon set and a lumbar network
 give: a fat-fraction map (marrow and sacrum 60 %, discs 2 %, soft tissue 10 %, cortex and air not
@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from imaging.levels import REFUSAL, Anchor, identify_levels
+from imaging.levels.marrow import between_slices
+from imaging.levels.spine import Column
 from imaging.volume import Volume
-from segmentation_models.levels import REFUSAL, Anchor, identify_levels
-from segmentation_models.levels.marrow import between_slices
-from segmentation_models.levels.spine import Column
 
 from ._synthetic_spine import synthetic_spine
 

@@ -14,11 +14,11 @@ from functools import cache
 import numpy as np
 import pytest
 
-from imaging.labels import VERTEBRA_NAMES
+from imaging.levels import REFUSAL, Anchor, LevelResult, identify_levels
+from imaging.segmentation.labels import VERTEBRA_NAMES
 from imaging.volume import Volume
-from segmentation_models.levels import REFUSAL, Anchor, LevelResult, identify_levels
 
-phantoms = pytest.importorskip("segmentation_models.phantoms")
+phantoms = pytest.importorskip("phantoms")
 
 pytestmark = pytest.mark.slow
 

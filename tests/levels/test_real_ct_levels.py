@@ -18,9 +18,9 @@ import pytest
 
 from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.model import Instance, Source
-from imaging.measurements.levels import vertebral_body_mask
+from imaging.levels import REFUSAL, LevelResult, identify_levels
+from imaging.levels.slices import vertebral_body_mask
 from imaging.volume import Volume, from_nifti
-from segmentation_models.levels import REFUSAL, LevelResult, identify_levels
 
 pytestmark = pytest.mark.shared
 

@@ -20,10 +20,10 @@ import pytest
 from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.discovery import discover
 from imaging.ingest.series_index import build_index
+from imaging.levels import REFUSAL, Anchor, LevelResult, identify_levels
+from imaging.levels.slices import find_level_slices, vertebral_body_mask
 from imaging.measurements.bone import trabecular_hu
-from imaging.measurements.levels import find_level_slices, vertebral_body_mask
 from imaging.volume import Volume
-from segmentation_models.levels import REFUSAL, Anchor, LevelResult, identify_levels
 
 pytestmark = pytest.mark.slow
 

@@ -2,9 +2,9 @@
 
 The Dixon acquisitions cover T12 to the sacrum, as a lumbar spine MR is planned. Levels are counted
 as ``analyze`` counts them: the network's bone mask plus the set's fat-fraction map
-(:func:`imaging.pipeline.vertebral_levels.with_vertebral_levels`). The network bridges some discs
+(:func:`imaging.levels.assign.with_vertebral_levels`). The network bridges some discs
 at 5 mm and does not label the sacrum (it was trained on T11-L5), so these sets check the
-fat-fraction cues of :mod:`segmentation_models.levels.marrow` on a real network's output. The same
+fat-fraction cues of :mod:`imaging.levels.marrow` on a real network's output. The same
 sets cut to L1-L4, a field of view holding neither anchor, must be refused.
 
 Mid-vertebral slices may differ from the truth by one: the truth takes a slice as body when the
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging.labels import VERTEBRA_NAMES
-from imaging.measurements.levels import find_level_slices
+from imaging.levels import REFUSAL, Anchor, identify_levels
+from imaging.levels.assign import with_vertebral_levels
+from imaging.levels.slices import find_level_slices
 from imaging.pipeline.run import plan_units
 from imaging.pipeline.series_job import decode_unit, segment_decoded
-from imaging.pipeline.vertebral_levels import with_vertebral_levels
+from imaging.segmentation.labels import VERTEBRA_NAMES
 from imaging.volume import Volume, from_nifti
-from segmentation_models.levels import REFUSAL, Anchor, identify_levels
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ STUDIES = ("BM002/MR_20260512", "BM003/MR_20260709")
 
 @pytest.fixture(scope="module", params=STUDIES, ids=lambda s: s.split("/")[0])
 def segmented(request: pytest.FixtureRequest):
-    from imaging.pipeline.segmentation_source import SegmentationSource
+    from imaging.segmentation.source import SegmentationSource
     from segmentation_models.loading import resolve_model
     from segmentation_models.registry import DEFAULT_MODEL_NAMES
 

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from imaging.volume import Volume
-from segmentation_models.levels import REFUSAL, identify_levels
-from segmentation_models.levels.spine import Column, bridge_gaps, disc_slices
-from segmentation_models.levels.workgrid import (
+from imaging.levels import REFUSAL, identify_levels
+from imaging.levels.spine import Column, bridge_gaps, disc_slices
+from imaging.levels.workgrid import (
     WorkGrid,
     coverage_on_work,
     labels_to_input,
     resample_to_work,
     work_grid_for,
 )
+from imaging.volume import Volume
 
 from ._synthetic_spine import synthetic_spine
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from segmentation_models.levels.spine import _dilate_6
+from imaging.levels.spine import _dilate_6
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (1, 5, 4), (7, 9, 11), (20, 31, 17)])

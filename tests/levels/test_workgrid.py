@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from imaging.levels.workgrid import WorkGrid, labels_to_input
 from imaging.volume import Volume
-from segmentation_models.levels.workgrid import WorkGrid, labels_to_input
 
 
 def _axial_volume(rng: np.random.Generator, permuted: bool) -> Volume:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.levels.slices import SliceConvention, find_level_slices, vertebral_body_mask
 from imaging.measurements.bone import depth_mm, trabecular_hu, trabecular_roi
-from imaging.measurements.levels import SliceConvention, find_level_slices, vertebral_body_mask
 from imaging.measurements.tissue import slab_slices, slab_tissue, slice_tissue
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
 
 L2, L3 = 21, 22  # values in VERTEBRA_NAMES

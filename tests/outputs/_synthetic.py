@@ -19,7 +19,7 @@ from ingest._series_builder import slice_dataset, write_instances
 from pydicom.uid import generate_uid
 
 from imaging.ingest.assemble import assemble_volume
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
 
 N_SLICES = 8

@@ -164,8 +164,8 @@ def test_analyze_path_writes_the_page_linking_the_report(tmp_path: Path) -> None
     from imaging.ingest.discovery import discover
     from imaging.ingest.series_index import build_index
     from imaging.pipeline.run import analyze_path
-    from imaging.pipeline.segmentation_source import SegmentationSource
     from imaging.pipeline.series_job import JobOptions
+    from imaging.segmentation.source import SegmentationSource
 
     series = write_series(tmp_path / "in" / "ct")
     labels = write_labels(tmp_path / "labels", assemble_volume(build_index(discover(series))[0].instances))

@@ -8,8 +8,8 @@ import highdicom as hd
 import numpy as np
 import pytest
 
-from imaging.labels import LabelMap
 from imaging.outputs.dicom_seg import build_seg
+from imaging.segmentation.labels import LabelMap
 
 from ._synthetic import Case, make_case
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imaging.labels import LabelMap
 from imaging.outputs.label_files import write_label_files
+from imaging.segmentation.labels import LabelMap
 from imaging.volume import from_nifti
 
 from ._synthetic import make_case

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from imaging.labels import TISSUE_NAMES
 from imaging.outputs.qa_png import ALPHA, TISSUE_COLOURS, SliceView, level_pngs, png_size, render, slice_view
+from imaging.segmentation.labels import TISSUE_NAMES
 
 from ._synthetic import make_case, make_results
 

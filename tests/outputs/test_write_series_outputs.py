@@ -10,9 +10,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from imaging.labels import LabelMap
 from imaging.outputs import write_series_outputs
 from imaging.outputs.paths import safe_part
+from imaging.segmentation.labels import LabelMap
 
 from ._synthetic import make_case, make_results
 

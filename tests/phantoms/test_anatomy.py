@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from segmentation_models.phantoms import Fine, Grid, SubjectParams, axial_grid, make_phantom
-from segmentation_models.phantoms.labels import vertebra_value
+from phantoms import Fine, Grid, SubjectParams, axial_grid, make_phantom
+from phantoms.labels import vertebra_value
 
 
 def _params(sex: str = "M", **kw: object) -> SubjectParams:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from segmentation_models.phantoms import Fine, SubjectParams, axial_grid, make_phantom, render_ct
+from phantoms import Fine, SubjectParams, axial_grid, make_phantom, render_ct
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pydicom.uid import (
 )
 
 from imaging.volume import Volume
-from segmentation_models.phantoms.dicom_series import (
+from phantoms.dicom_series import (
     SIGNED_ZERO,
     UNSIGNED_MINUS_1024,
     Contrast,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from segmentation_models.phantoms.dxa_exports import (
+from phantoms.dxa_exports import (
     ENHANCED_SR,
     HOLOGIC_CREATOR,
     SECONDARY_CAPTURE,

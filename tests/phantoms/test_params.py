@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation_models.phantoms.params import SubjectParams, sample_params
+from phantoms.params import SubjectParams, sample_params
 
 
 def test_sample_params_is_reproducible_and_overridable() -> None:

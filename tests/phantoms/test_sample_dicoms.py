@@ -11,9 +11,9 @@ import pydicom
 import pytest
 
 from imaging.volume import from_nifti
-from segmentation_models.phantoms.clinical_csv import COLUMNS, read_clinical_csv
-from segmentation_models.phantoms.samples import write_samples
-from segmentation_models.phantoms.study import (
+from phantoms.clinical_csv import COLUMNS, read_clinical_csv
+from phantoms.samples import write_samples
+from phantoms.study import (
     AxialGrid,
     CTPlan,
     DixonPlan,

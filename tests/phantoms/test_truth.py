@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation_models.phantoms import (
+from phantoms import (
     Fine,
     SubjectParams,
     axial_grid,
@@ -14,8 +14,8 @@ from segmentation_models.phantoms import (
     render_dixon,
     truth_measurements,
 )
-from segmentation_models.phantoms.ct import attenuation_table, mean_over_subpoints
-from segmentation_models.phantoms.truth import (
+from phantoms.ct import attenuation_table, mean_over_subpoints
+from phantoms.truth import (
     GROUP_FINES,
     CtRender,
     body_mask,

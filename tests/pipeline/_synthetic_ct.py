@@ -23,7 +23,7 @@ import numpy as np
 from ingest.dicom_factory import make_dataset, write
 from pydicom.uid import generate_uid
 
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES
 from imaging.volume import Volume, to_nifti
 
 N_SLICES = 16

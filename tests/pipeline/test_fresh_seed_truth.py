@@ -19,8 +19,8 @@ from dataclasses import replace
 import pytest
 from pipeline._truth_compare import assert_matches_truth, run_on_truth
 
-from segmentation_models.phantoms.samples import write_samples
-from segmentation_models.phantoms.study import CTPlan, DixonPlan, Subject, roster
+from phantoms.samples import write_samples
+from phantoms.study import CTPlan, DixonPlan, Subject, roster
 
 SAMPLE_SEED = 20261122
 CASES = ((7, "BM002"), (424242, "BM003"))

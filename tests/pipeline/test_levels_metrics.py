@@ -14,10 +14,10 @@ from pipeline._synthetic_ct import (
     label_arrays,
 )
 
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
-from imaging.pipeline.levels_metrics import LevelOptions, measure_levels
+from imaging.measurements.per_level import MeasureOptions, measure_levels
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
-from segmentation_models.class_schema import Segmentation
 
 
 def _case(
@@ -35,7 +35,7 @@ def _case(
 
 def test_areas_hu_smi_and_trabecular_at_the_mid_vertebral_slice():
     volume, seg = _case()
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="no")
     l3 = result.levels["L3"]
     assert l3["slice_index"] == 7  # body on slices 2..11: centre between 6 and 7, the cranial one taken
     assert l3["z_mm"] == pytest.approx(l3["slice_index"] * SLICE_MM)
@@ -57,7 +57,7 @@ def test_areas_hu_smi_and_trabecular_at_the_mid_vertebral_slice():
 
 def test_missing_height_gives_null_smi_with_warning():
     volume, seg = _case()
-    result = measure_levels(volume, seg, LevelOptions(), height_m=None, contrast="unknown")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=None, contrast="unknown")
     assert result.levels["L3"]["smi_cm2_m2"] is None
     assert result.levels["L3"]["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
     assert any("height unknown" in w and "smi_cm2_m2" in w for w in result.warnings)
@@ -65,7 +65,7 @@ def test_missing_height_gives_null_smi_with_warning():
 
 def test_levels_cut_or_absent_are_reported_not_guessed():
     volume, seg = _case()
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="no")
     assert set(result.levels) == {"L3"}
     assert "cut by the edge" in result.not_measured["L2"]
     assert "not in the scanned range" in result.not_measured["L1"]
@@ -76,7 +76,7 @@ def test_levels_cut_or_absent_are_reported_not_guessed():
 def test_without_vertebra_labels_every_level_is_missing_with_a_reason():
     volume, seg = _case()
     seg = Segmentation(seg.tissue, None)
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="no")
     assert result.levels == {}
     assert all("no vertebra labels" in r for r in result.not_measured.values())
     assert result.warnings
@@ -87,7 +87,7 @@ def test_single_slice_with_stated_level_is_measured_the_same_way():
     one = Volume(volume.array[6:7], volume.affine, volume.meta)
     tissue = LabelMap(seg.tissue.array[6:7], seg.tissue.names)
     # no vertebra labels at all: the stated level alone places the slice
-    result = measure_levels(one, Segmentation(tissue, None), LevelOptions(stated_level="L3"), 1.5, "no")
+    result = measure_levels(one, Segmentation(tissue, None), MeasureOptions(stated_level="L3"), 1.5, "no")
     l3 = result.levels["L3"]
     assert l3["slice_index"] == 0 and l3["convention"] == "user_stated"
     assert l3["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
@@ -96,21 +96,21 @@ def test_single_slice_with_stated_level_is_measured_the_same_way():
     assert any("slab" in w for w in result.warnings)  # one slice cannot make a slab
     # with the vertebra label on the slice, trabecular HU is measured too
     vert = LabelMap(seg.vertebrae.array[6:7], seg.vertebrae.names)
-    result = measure_levels(one, Segmentation(tissue, vert), LevelOptions(stated_level="L3"), 1.5, "no")
+    result = measure_levels(one, Segmentation(tissue, vert), MeasureOptions(stated_level="L3"), 1.5, "no")
     assert result.levels["L3"]["trabecular_hu_mean"] == pytest.approx(200.0)
 
 
 def test_stated_level_is_ignored_for_a_stack_with_a_warning():
     volume, seg = _case()
-    stated = measure_levels(volume, seg, LevelOptions(stated_level="L1"), 1.5, "no")
-    plain = measure_levels(volume, seg, LevelOptions(), 1.5, "no")
+    stated = measure_levels(volume, seg, MeasureOptions(stated_level="L1"), 1.5, "no")
+    plain = measure_levels(volume, seg, MeasureOptions(), 1.5, "no")
     assert stated.levels == plain.levels  # levels still come from the vertebra labels
     assert any("applies to single-slice series" in w for w in stated.warnings)
 
 
 def test_mr_has_no_hu_values_and_says_so():
     volume, seg = _case(modality="MR")
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="unknown")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="unknown")
     l3 = result.levels["L3"]
     assert l3["muscle_hu_mean"] is None and l3["trabecular_hu_mean"] is None
     assert l3["muscle_area_cm2"] == pytest.approx(MUSCLE_CM2)
@@ -120,14 +120,14 @@ def test_mr_has_no_hu_values_and_says_so():
 
 def test_thick_slices_give_no_slab_and_a_warning():
     volume, seg = _case(slice_mm=10.0)
-    result = measure_levels(volume, seg, LevelOptions(slab_mm=5.0), height_m=1.5, contrast="no")
+    result = measure_levels(volume, seg, MeasureOptions(slab_mm=5.0), height_m=1.5, contrast="no")
     assert "muscle_area_cm2_slab" not in result.levels["L3"]
     assert any("slab means" in w for w in result.warnings)
 
 
 def test_body_cut_by_the_scan_range_keeps_trabecular_and_muscle_hu_only():
     volume, seg = _case()  # L2's body runs off the last slice
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="yes")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="yes")
     assert "L2" not in result.levels  # no integer slice_index: not a contract level entry
     cut = result.cut_levels["L2"]
     assert cut["trabecular_hu_mean"] == pytest.approx(200.0)
@@ -149,7 +149,7 @@ def test_cut_body_too_small_for_an_roi_gives_null_with_the_reason():
     # about 4 x 6 mm, under the 40 mm² minimum
     vert[12:, :, 22:] = 0
     seg = Segmentation(seg.tissue, LabelMap(vert, dict(VERTEBRA_NAMES)))
-    result = measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="no")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="no")
     cut = result.cut_levels["L2"]
     assert cut["trabecular_hu_mean"] is None and cut["trabecular_hu_median"] is None
     assert cut["muscle_hu_mean"] == pytest.approx(50.0)
@@ -158,4 +158,4 @@ def test_cut_body_too_small_for_an_roi_gives_null_with_the_reason():
 
 def test_mr_gives_no_cut_level_values():
     volume, seg = _case(modality="MR")
-    assert measure_levels(volume, seg, LevelOptions(), height_m=1.5, contrast="unknown").cut_levels == {}
+    assert measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="unknown").cut_levels == {}

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from imaging.pipeline.segmentation_source import models_for
+from imaging.segmentation.source import models_for
 from imaging.volume import Volume
 from segmentation_models.registry import DEFAULT_MODEL_NAMES
 

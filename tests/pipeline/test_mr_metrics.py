@@ -12,12 +12,13 @@ from pipeline._synthetic_ct import label_arrays
 
 from imaging.cli import main
 from imaging.ingest.dixon import DixonComponent as C
-from imaging.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.measurements.per_level import MeasureOptions, measure_levels
 from imaging.outputs import validate_results
-from imaging.pipeline.levels_metrics import LevelOptions, measure_levels
 from imaging.pipeline.mr_metrics import DixonSetError, dixon_fat_fraction, mr_block
+from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
-from segmentation_models.class_schema import MUSCLE_GROUP_NAMES, Segmentation
+from segmentation_models.class_schema import MUSCLE_GROUP_NAMES
 
 _T = {n: v for v, n in TISSUE_NAMES.items()}
 # fat fraction per tissue (percent); signal 1000 everywhere inside the body, noise-free air is 0
@@ -58,7 +59,7 @@ def _images(rng_sd: float = 5.0) -> tuple[dict[C, Volume], Segmentation]:
 def _run(vols: dict[C, Volume], seg: Segmentation):
     dff = dixon_fat_fraction(vols)
     volume = vols[dff.reference]
-    levels = measure_levels(volume, seg, LevelOptions(), 1.6, "unknown")
+    levels = measure_levels(volume, seg, MeasureOptions(), 1.6, "unknown")
     return dff, mr_block(dff, seg, volume, levels.slices)
 
 

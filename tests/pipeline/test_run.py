@@ -11,8 +11,8 @@ from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.discovery import discover
 from imaging.ingest.series_index import build_index
 from imaging.pipeline.run import PlanError, analyze_path
-from imaging.pipeline.segmentation_source import SegmentationSource
 from imaging.pipeline.series_job import JobOptions
+from imaging.segmentation.source import SegmentationSource
 
 
 def _labels(series: Path, where: Path) -> tuple[Path, ...]:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from imaging.cli import main
-from imaging.labels import TISSUE_NAMES, LabelMap
-from imaging.pipeline.vertebral_levels import with_vertebral_levels
+from imaging.levels.assign import with_vertebral_levels
+from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
+from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
-from segmentation_models.class_schema import Segmentation
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
 SERIES = "BM001/CT_20260314/S002_Abdomen_3.0_Br40_3"

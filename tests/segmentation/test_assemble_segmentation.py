@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from imaging.labels import VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
+from imaging.segmentation.networks import ModelRecord, assemble_segmentation
+from imaging.segmentation.tissue_rules import (
+    CtRule,
+    MrRule,
+    TissueRules,
+    VatWindow,
+    tissue_from_ct,
+    tissue_from_mr,
+)
 from imaging.volume import Volume
 from segmentation._stubs import STUB_CLASSES, make_affine, world_pattern_volume
 from segmentation_models.class_schema import HeadKind
-from segmentation_models.inference import HeadOutput, ModelRecord, assemble_segmentation
-from segmentation_models.postprocess import CtRule, MrRule, VatWindow, tissue_from_ct, tissue_from_mr
+from segmentation_models.inference import HeadOutput
 
 CT_MODEL = ModelRecord({"name": "ct-net", "version": "1", "weights_sha256": None}, "CT", ("load note",))
 MR_MODEL = ModelRecord({"name": "mr-net", "version": "2", "weights_sha256": "ab"}, "MR")
@@ -23,14 +31,14 @@ def _volume(modality: str) -> Volume:
 
 def _compartments(shape: tuple[int, ...], seed: int = 0) -> HeadOutput:
     labels = np.random.default_rng(seed).integers(0, len(STUB_CLASSES), shape).astype(np.uint8)
-    return HeadOutput(HeadKind.COMPARTMENTS, LabelMap(labels, dict(STUB_CLASSES)), None)
+    return HeadOutput(HeadKind.COMPARTMENTS, labels, dict(STUB_CLASSES))
 
 
 def _vertebrae(shape: tuple[int, ...]) -> HeadOutput:
     labels = np.zeros(shape, np.uint8)
     labels[1] = 1
     labels[2] = 2
-    return HeadOutput(HeadKind.VERTEBRAE, LabelMap(labels, {0: "background", 1: "L2", 2: "L3"}), None)
+    return HeadOutput(HeadKind.VERTEBRAE, labels, {0: "background", 1: "L2", 2: "L3"})
 
 
 def test_ct_tissue_is_the_hu_windows_inside_the_first_compartment_head():
@@ -38,12 +46,17 @@ def test_ct_tissue_is_the_hu_windows_inside_the_first_compartment_head():
     rule = CtRule(vat=VatWindow.WIDE)
     first, second = _compartments(vol.shape, 0), _compartments(vol.shape, 1)
     seg = assemble_segmentation(
-        vol, [first, second, _vertebrae(vol.shape)], [CT_MODEL], device="cpu", amp=False, ct_rule=rule
+        vol,
+        [first, second, _vertebrae(vol.shape)],
+        [CT_MODEL],
+        device="cpu",
+        amp=False,
+        rules=TissueRules(ct=rule),
     )
-    expected = tissue_from_ct(first.labels, vol.array, rule)
+    expected = tissue_from_ct(LabelMap(first.labels, first.classes), vol.array, rule)
     np.testing.assert_array_equal(seg.tissue.array, expected.tissue.array)
     np.testing.assert_array_equal(seg.muscles.array, expected.muscles.array)
-    assert seg.compartments is first.labels
+    assert seg.compartments.array is first.labels and seg.compartments.names == first.classes
     assert (
         seg.meta["tissue_rule"] == expected.rule
         and seg.meta["unlabelled_voxels"] == expected.unlabelled_voxels
@@ -66,11 +79,11 @@ def test_mr_uses_the_fat_fraction_and_flags_a_model_of_another_modality():
         [MR_MODEL, CT_MODEL],
         device="cuda:0",
         amp=True,
-        mr_rule=rule,
+        rules=TissueRules(mr=rule),
         fat_fraction_pct=ff,
         fat_fraction_folded=True,
     )
-    expected = tissue_from_mr(comp.labels, ff, rule, True)
+    expected = tissue_from_mr(LabelMap(comp.labels, comp.classes), ff, rule, True)
     np.testing.assert_array_equal(seg.tissue.array, expected.tissue.array)
     assert seg.meta["tissue_rule"] == expected.rule and seg.meta["amp"] is True
     assert seg.warnings[:2] == ("load note", "model 'ct-net' was trained on CT, the series is MR")

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from imaging.labels import TISSUE_NAMES
+from imaging.segmentation.labels import TISSUE_NAMES
+from imaging.segmentation.networks import segment
 from imaging.volume import Volume
 from segmentation_models.inference import (
     InferenceOptions,
     labels_to_input_grid,
     model_scale,
     run_heads,
-    segment,
     to_model_grid,
 )
 from segmentation_models.registry import Spacing, SpatialDims
@@ -111,7 +111,7 @@ def test_3d_model_resamples_slices_and_returns_to_input_grid():
     )
     spec = stub_spec(dims=SpatialDims.THREE_D, spacing=Spacing(3.0, 1.0, 1.0), patch=(4, 4, 4))
     heads = run_heads(vol, stub_model(spec), CPU)
-    np.testing.assert_array_equal(heads[0].labels.array, expected_stub_labels(hu))
+    np.testing.assert_array_equal(heads[0].labels, expected_stub_labels(hu))
 
 
 def test_inference_is_deterministic_and_probabilities_sum_to_one():

@@ -13,16 +13,16 @@ from pydicom.uid import generate_uid
 
 from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.model import Instance, Source
-from imaging.volume import Volume, to_nifti
-from segmentation_models.label_sources import PrecomputedOptions, load_precomputed
-from segmentation_models.label_sources.grid import GridMismatchError, labels_onto_grid
-from segmentation_models.label_sources.slice_o_matic_tag import (
+from imaging.segmentation.label_files import PrecomputedOptions, load_precomputed
+from imaging.segmentation.label_files.grid import GridMismatchError, labels_onto_grid
+from imaging.segmentation.label_files.slice_o_matic_tag import (
     TagFormatError,
     TagMapping,
     read_tag,
     tag_to_names,
     write_tag,
 )
+from imaging.volume import Volume, to_nifti
 
 from ._stubs import make_affine, rotation
 
@@ -59,7 +59,7 @@ def test_tag_round_trip_and_headerless(tmp_path):
 
 
 def test_tag_mapping_default_and_configurable():
-    from segmentation_models.label_sources.slice_o_matic_tag import TagImage
+    from imaging.segmentation.label_files.slice_o_matic_tag import TagImage
 
     tag = TagImage(np.array([[0, 1, 2, 5, 7, 3]], dtype=np.uint8), {})
     arr, names, warnings = tag_to_names(tag)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from segmentation_models.inference import InferenceOptions, segment
+from imaging.segmentation.networks import segment
+from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import (
     ChecksumError,
     ModelLoadError,

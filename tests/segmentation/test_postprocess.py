@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imaging.labels import LabelMap
-from segmentation_models.postprocess import CtRule, MrRule, VatWindow, tissue_from_ct, tissue_from_mr
+from imaging.segmentation.labels import LabelMap
+from imaging.segmentation.tissue_rules import CtRule, MrRule, VatWindow, tissue_from_ct, tissue_from_mr
 
 COMP = {
     0: "background",

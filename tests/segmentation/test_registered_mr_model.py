@@ -11,9 +11,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from imaging.labels import TISSUE_NAMES
+from imaging.segmentation.labels import TISSUE_NAMES
+from imaging.segmentation.networks import segment
 from imaging.volume import Volume
-from segmentation_models.inference import InferenceOptions, segment
+from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered, sha256_file
 from segmentation_models.registry import DEFAULT_MODEL_NAMES, get_spec
 from segmentation_models.training import data

@@ -10,9 +10,9 @@ import pytest
 
 from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.model import Instance, Source
+from imaging.segmentation.label_files import load_precomputed
+from imaging.segmentation.label_files import totalsegmentator as ts
 from imaging.volume import from_nifti
-from segmentation_models.label_sources import load_precomputed
-from segmentation_models.label_sources import totalsegmentator as ts
 
 DOC = Path(ts.__file__).with_name("TOTALSEGMENTATOR.md")
 

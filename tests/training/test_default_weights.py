@@ -6,9 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from imaging.labels import TISSUE_NAMES, LabelMap
+from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
+from imaging.segmentation.networks import segment
 from imaging.volume import Volume
-from segmentation_models.inference import InferenceOptions, segment
+from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered
 from segmentation_models.registry import get_spec, registry_root
 from segmentation_models.training import data

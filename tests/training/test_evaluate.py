@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from imaging.labels import TISSUE_NAMES, LabelMap
+from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
 from segmentation_models.loading import LoadedModel
 from segmentation_models.networks import build_network
 from segmentation_models.training import data

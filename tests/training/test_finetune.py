@@ -6,7 +6,7 @@ import numpy as np
 from ingest.dicom_factory import make_dataset, write
 from pydicom.uid import generate_uid
 
-from segmentation_models.label_sources.slice_o_matic_tag import write_tag
+from imaging.segmentation.label_files.slice_o_matic_tag import write_tag
 from segmentation_models.loading import load_registered, save_registered
 from segmentation_models.networks import build_network
 from segmentation_models.registry import read_spec

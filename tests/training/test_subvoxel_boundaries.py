@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from segmentation._stubs import stub_spec
 
+from imaging.segmentation.networks import segment
 from imaging.volume import Volume
-from segmentation_models.inference import InferenceOptions, segment, upsample_in_plane
+from segmentation_models.inference import InferenceOptions, upsample_in_plane
 from segmentation_models.loading import LoadedModel
 from segmentation_models.registry import Spacing
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segmentation_models.phantoms.labels import Fine
+from phantoms.labels import Fine
 from segmentation_models.training import targets as tg
 
 C = tg.CLASS_INDEX

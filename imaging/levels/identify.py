@@ -1,0 +1,270 @@
+"""Vertebral level identification, end to end on one volume (pure: arrays in, labels and report out).
+
+CT needs nothing but HU: bone is ``HU > bone_hu`` inside the trunk. MR (no HU) reuses the same
+anatomy rules by passing a bone or vertebral-body mask predicted by a network (``bone_mask``, on the
+input grid); the trunk outline then comes from the signal (above 10 % of its 99th percentile). Ribs
+must be inside that mask for the rib anchor to be found; a body-only mask can still be split and
+named from the sacrum, never from ribs (and says so: no rib-bearing vertebra is found).
+
+A Dixon set's fat-fraction map (``fat_fraction_pct``, MR only) adds what a network's bone mask does
+not reliably give (:mod:`.marrow`): discs from the fat fraction along the centreline (fatty marrow
+against water-like discs and endplates, the MR counterpart of the HU core profile), and the sacrum
+from the marrow at the column's axis below the lowest body. Without it, MR discs come from the bone
+mask alone and the sacrum only from a bone mask that covers it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from imaging.levels import anchors, marrow, spine
+from imaging.levels.labelling import name_vertebrae
+from imaging.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
+from imaging.levels.workgrid import (
+    WorkGrid,
+    coverage_on_work,
+    labels_to_input,
+    resample_to_work,
+    work_grid_for,
+)
+from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
+from imaging.volume import Volume
+
+_VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
+
+
+def identify_levels(
+    volume: Volume,
+    bone_mask: np.ndarray | None = None,
+    options: LevelOptions | None = None,
+    fat_fraction_pct: np.ndarray | None = None,
+) -> LevelResult:
+    """Find, split and name the vertebrae of ``volume`` (see the module and package docstrings).
+
+    Raises:
+        ValueError: ``bone_mask`` or ``fat_fraction_pct`` does not have the volume's shape, or a
+            fat-fraction map comes without a bone mask (it is an MR cue; CT uses HU).
+    """
+    options = options or LevelOptions()
+    if fat_fraction_pct is not None:
+        if bone_mask is None:
+            raise ValueError("a fat-fraction map is an MR cue and needs the MR bone mask (bone_mask)")
+        if fat_fraction_pct.shape != volume.shape:
+            raise ValueError(
+                f"fat_fraction_pct shape {fat_fraction_pct.shape} does not match the volume {volume.shape}"
+            )
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    grid = work_grid_for(volume, options.inplane_mm)
+    valid = coverage_on_work(volume, grid)
+    bone, trunk = _masks(volume, bone_mask, grid, options)
+    t["resample_s"] = time.perf_counter() - t0
+    box = _trunk_box(trunk)  # per-slice morphology only where the patient is
+    filled = np.zeros_like(bone)
+    filled[box] = spine.fill_bone(bone[box], grid, options)
+    opened = np.zeros_like(bone)
+    opened[box] = spine.open_bodies(filled[box], grid, options)
+    try:
+        column = spine.trace_column(opened, trunk, grid, options)
+    except ValueError as exc:
+        return _empty(volume, str(exc), t)
+    ff = None
+    if fat_fraction_pct is not None:
+        # Signal voids (cortex, air: NaN in the map) count as "not marrow" for every fat-fraction cue.
+        ff = volume.with_array(np.nan_to_num(fat_fraction_pct.astype(np.float32), nan=-1.0))
+        column = _with_sacral_marrow(ff, column, trunk, grid, options)
+    blobs, discs, between = _discs(volume, bone_mask, ff, column, grid, options)
+    column = replace(column, blobs=blobs)
+    bodies = spine.split_bodies(column, valid, grid, options, discs)
+    t["column_s"] = time.perf_counter() - t0
+    if not bodies:
+        return _empty(volume, "no complete vertebral body found in the field of view", t)
+    sacrum = anchors.find_sacrum(bodies, valid, options)
+    ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options)
+    t["anchors_s"] = time.perf_counter() - t0
+    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
+    report = _with_anchor_warnings(report, bodies, sacrum, options)
+    # Bone plus the bodies' filled cross-sections: a hole that filling closed elsewhere (a canal
+    # misjudged as marrow) would fuse the arch to the body and widen it in the label map.
+    keep = (bone | blobs) & ~ribs.mask & ~_body_region(between, column, grid)
+    instances_work = _whole_vertebrae(bodies, keep, column, grid, options)
+    instances = labels_to_input(instances_work, grid, volume)
+    lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
+    for f in report.vertebrae:
+        if f.name is not None:
+            lut[f.index + 1] = _VALUE[f.name]
+    labels = LabelMap(lut[instances], dict(VERTEBRA_NAMES))
+    t["total_s"] = time.perf_counter() - t0
+    return LevelResult(labels, instances, report, t)
+
+
+def _masks(
+    volume: Volume, bone_mask: np.ndarray | None, grid: WorkGrid, options: LevelOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    if bone_mask is None:
+        bone, soft = resample_to_work(volume, grid, (options.bone_hu, options.body_hu))
+    else:
+        if bone_mask.shape != volume.shape:
+            raise ValueError(f"bone_mask shape {bone_mask.shape} does not match the volume {volume.shape}")
+        (bone,) = resample_to_work(volume.with_array(bone_mask.astype(np.float32)), grid, (0.5,), order=0)
+        cut = 0.1 * float(np.percentile(volume.array, 99))
+        (soft,) = resample_to_work(volume, grid, (cut,))
+        soft |= bone
+    trunk = spine.trunk_mask(soft)
+    return bone & trunk, trunk
+
+
+def _trunk_box(trunk: np.ndarray) -> tuple[slice, slice, slice]:
+    rows = np.flatnonzero(trunk.any(axis=(0, 2)))
+    cols = np.flatnonzero(trunk.any(axis=(0, 1)))
+    if rows.size == 0:
+        return (slice(None), slice(0, 0), slice(0, 0))
+    return (slice(None), slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+
+
+def _with_sacral_marrow(
+    ff: Volume, column: spine.Column, trunk: np.ndarray, grid: WorkGrid, options: LevelOptions
+) -> spine.Column:
+    """MR: the column extended caudally by the marrow at its axis (:func:`marrow.extend_caudally`)."""
+    core = spine.core_profile(ff.array, ff.affine, column, grid)
+    low, high = marrow.marrow_window(core, column, options)
+    if not np.isfinite(low):
+        return column
+    above_low, above_high = resample_to_work(ff, grid, (low, high))
+    return marrow.extend_caudally(column, above_low & ~above_high, trunk, grid, options)
+
+
+def _discs(
+    volume: Volume,
+    bone_mask: np.ndarray | None,
+    ff: Volume | None,
+    column: spine.Column,
+    grid: WorkGrid,
+    options: LevelOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column blobs with non-disc gaps bridged, the disc slices, from the core profile (HU on CT,
+    soft tissue ~40 HU; MR: the fat fraction, water ~0 %, else the bone-mask fraction), and the
+    slices whose centre lies between two bodies: on CT by the cortical-ring test
+    (:func:`spine.nonbody_slices`), on MR with a fat-fraction map by the water-like core
+    (:func:`marrow.between_slices`); none on MR without one."""
+    if ff is not None:
+        profile = spine.core_profile(ff.array, ff.affine, column, grid)
+        blobs = spine.bridge_gaps(column.blobs, profile, column, 0.0)
+        discs = spine.disc_slices(profile, column, grid, 0.0, options.disc_drop)
+        between = marrow.between_slices(profile, column, options.disc_drop)
+        blobs[between] = False
+        return blobs, discs | between, between
+    if bone_mask is None:
+        profile = spine.core_profile(volume.array, volume.affine, column, grid)
+        soft = options.soft_tissue_hu
+    else:
+        profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
+        soft = 0.0
+    blobs = spine.bridge_gaps(column.blobs, profile, column, soft)
+    discs = spine.disc_slices(profile, column, grid, soft, options.disc_drop)
+    between = np.zeros_like(discs)
+    if bone_mask is None:
+        rim = spine.rim_profile(volume.array, volume.affine, column, grid)
+        between = spine.nonbody_slices(profile, rim, column, options.bone_hu)
+        blobs[between] = False  # a slice between bodies is never part of one
+        discs |= between
+    return blobs, discs, between
+
+
+def _body_region(slices: np.ndarray, column: spine.Column, grid: WorkGrid) -> np.ndarray:
+    """The body's cross-section (an ellipse a little larger than the body) on ``slices``: bone there is
+    an endplate blurred into the disc and labels no vertebra; the arch behind it still does."""
+    out = np.zeros(grid.shape, dtype=bool)
+    ks = np.flatnonzero(slices)
+    if ks.size == 0:
+        return out
+    xc, yc, hw = column.interpolated()
+    x = grid.x_mm(np.arange(grid.shape[2]))
+    y = grid.y_mm(np.arange(grid.shape[1]))
+    for k in ks:
+        a, b = hw[k] + 3.0, 0.8 * hw[k] + 3.0
+        out[k] = ((x[None, :] - xc[k]) / a) ** 2 + ((y[:, None] - yc[k]) / b) ** 2 <= 1.0
+    return out
+
+
+def _findings(
+    bodies: list[spine.Body],
+    sacrum: int | None,
+    ribs: anchors.RibFindings,
+    column: spine.Column,
+    valid: np.ndarray,
+    grid: WorkGrid,
+    options: LevelOptions,
+) -> list[VertebraFinding]:
+    ranges = anchors.body_z_ranges(bodies, grid)
+    out = []
+    for i, b in enumerate(bodies):
+        sides = tuple(sorted({r.side for r in ribs.ribs if r.body_index == i}))
+        assessable = i not in ribs.unresolved and anchors.ribs_assessable(b, column, valid, grid, options)
+        kji = np.argwhere(b.mask).mean(axis=0)
+        centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
+        out.append(
+            VertebraFinding(
+                index=i,
+                name=None,
+                z_range_mm=ranges[i],
+                centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
+                cut_by_fov=b.cut_by_fov,
+                ribs=sides if i != sacrum else (),
+                ribs_assessable=assessable,
+                is_sacrum=i == sacrum,
+            )
+        )
+    return out
+
+
+def _with_anchor_warnings(
+    report: LevelReport, bodies: list[spine.Body], sacrum: int | None, options: LevelOptions
+) -> LevelReport:
+    """Flag a wide (transitional-looking) vertebra above the sacrum: fused transverse processes."""
+    widths = [b.width_mm for b in bodies if not b.cut_by_fov]
+    extra = []
+    if sacrum is not None and sacrum >= 1 and anchors.is_wide(bodies[sacrum - 1], widths, options):
+        extra.append(
+            "the vertebra above the sacrum is sacrum-wide: possible lumbosacral transitional vertebra"
+        )
+    if not extra:
+        return report
+    conf = min(report.confidence, 0.5) if report.established else report.confidence
+    return LevelReport(
+        report.anchor, report.established, conf, report.reason, report.vertebrae, report.lumbar_count,
+        report.warnings + tuple(extra),
+    )  # fmt: skip
+
+
+def _whole_vertebrae(
+    bodies: list[spine.Body], bone: np.ndarray, column: spine.Column, grid: WorkGrid, options: LevelOptions
+) -> np.ndarray:
+    """Instance labels (1 = most cranial) grown from each body into its posterior elements."""
+    seeds = np.zeros(bone.shape, dtype=np.uint8)
+    for i, b in enumerate(bodies):
+        seeds[b.mask] = i + 1
+    xc, yc, hw = column.interpolated()
+    x = grid.x_mm(np.arange(bone.shape[2]))
+    y = grid.y_mm(np.arange(bone.shape[1]))
+    lateral_ok = np.abs(x[None, :] - xc[:, None]) <= hw[:, None] + options.lateral_reach_mm  # (z, x)
+    depth = y[None, :] - yc[:, None]  # (z, y)
+    ap_ok = (depth >= -hw[:, None]) & (depth <= options.posterior_reach_mm)
+    region = lateral_ok[:, None, :] & ap_ok[:, :, None]
+    reach = options.posterior_reach_mm + options.lateral_reach_mm
+    # Posterior elements reach below the body (spinous processes, inferior facets) more than above.
+    windows = {}
+    for i, b in enumerate(bodies):
+        h = b.k1 - b.k0 + 1
+        windows[i + 1] = (b.k0 - int(0.8 * h), b.k1 + int(0.4 * h))
+    # Bone that touches no body (a neighbour's process cut by the FOV) stays unlabelled.
+    return spine.grow_vertebrae(seeds, bone, region, grid, reach, windows)
+
+
+def _empty(volume: Volume, why: str, t: dict[str, float]) -> LevelResult:
+    report = LevelReport(Anchor.NONE, False, 0.0, why, (), None, ())
+    zeros = np.zeros(volume.shape, dtype=np.uint8)
+    return LevelResult(LabelMap(zeros, dict(VERTEBRA_NAMES)), zeros.copy(), report, t)

@@ -1,0 +1,180 @@
+"""From anchors to names: count from the sacrum (L5 above it) and/or the lowest rib-bearing vertebra
+(T12), cross-check, and refuse when neither is in view.
+
+Confidence is a documented heuristic, not a calibrated probability; it ranks how much anatomy backs
+a name:
+
+* both anchors, five lumbar-type vertebrae between them: 0.95;
+* sacrum only: 0.80 (lumbosacral transitional anatomy, seen in roughly 1 in 10 people, cannot be
+  excluded without the thoracolumbar junction);
+* lowest rib-bearing vertebra only: 0.75 (11 or 13 rib pairs, and a hypoplastic 12th rib shorter than
+  the rib test's reach, cannot be excluded without the sacrum);
+* both anchors but 4 or 6 lumbar-type vertebrae between them (sacralisation / lumbarisation, or 11 /
+  13 rib pairs): 0.50, names counted from the sacrum, with a warning that the numbering depends on
+  the convention and a whole-spine count;
+* neither: no names at all.
+
+Each vertebra's confidence falls by 2 % per vertebra counted from the anchor, and by 40 % when the
+count passes through a body of implausible height (a missed disc or a fragment could shift it by one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from imaging.levels.model import Anchor, LevelReport, VertebraFinding
+from imaging.segmentation.labels import VERTEBRA_ORDER, level_index
+
+CONFIDENCE = {
+    "both": 0.95,
+    "sacrum": 0.80,
+    "ribs": 0.75,
+    "transitional": 0.50,
+}
+STEP_FACTOR = 0.98
+ODD_HEIGHT_FACTOR = 0.6
+REFUSAL = "field of view does not include the sacrum or a rib-bearing vertebra: level cannot be established"
+
+
+@dataclass(frozen=True)
+class _Count:
+    anchor_index: int  # index (into the finding list) of the anchor vertebra
+    anchor_name: str
+    anchor: Anchor
+    confidence: float
+    reason: str
+
+
+def name_vertebrae(found: list[VertebraFinding]) -> LevelReport:
+    """Name cranial-first ``found`` (the sacrum, if any, last) from its anchors, or refuse."""
+    warnings: list[str] = []
+    vert = [f for f in found if not f.is_sacrum]
+    has_sacrum = any(f.is_sacrum for f in found) and bool(vert)
+    rib_idx = _rib_anchor(vert, warnings)
+    lumbar_count = None if rib_idx is None or not has_sacrum else len(vert) - 1 - rib_idx
+    count = _choose_count(vert, has_sacrum, rib_idx, lumbar_count, warnings)
+    if count is None:
+        unnamed = tuple(
+            replace(f, name=None, anchor=Anchor.NONE, steps_from_anchor=None, confidence=0.0) for f in found
+        )
+        return LevelReport(Anchor.NONE, False, 0.0, REFUSAL, unnamed, None, tuple(warnings))
+    doubtful = any("transitional" in w or "inconsistent" in w for w in warnings)
+    if doubtful and count.confidence > CONFIDENCE["transitional"]:
+        count = replace(count, confidence=CONFIDENCE["transitional"])
+    named = _apply(found, vert, count, warnings)
+    return LevelReport(
+        count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings)
+    )
+
+
+def _choose_count(
+    vert: list[VertebraFinding],
+    has_sacrum: bool,
+    rib_idx: int | None,
+    lumbar_count: int | None,
+    warnings: list[str],
+) -> _Count | None:
+    """Which anchor the names are counted from, with its confidence and reason (None: refuse)."""
+    l5 = len(vert) - 1
+    if has_sacrum and lumbar_count == 5:
+        reason = "sacrum and lowest rib-bearing vertebra agree (5 lumbar-type vertebrae)"
+        return _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["both"], reason)
+    if has_sacrum and lumbar_count is not None:
+        kind = (
+            "sacralisation of L5 or 11 rib pairs"
+            if lumbar_count < 5
+            else "lumbarisation of S1 or 13 rib pairs"
+        )
+        warnings.append(
+            f"transitional anatomy: {lumbar_count} lumbar-type vertebrae between the lowest rib-bearing "
+            f"vertebra and the sacrum ({kind}); levels counted from the sacrum and may differ by one "
+            "from a whole-spine count"
+        )
+        reason = f"counted from the sacrum; {lumbar_count} lumbar-type vertebrae above it (transitional)"
+        return _Count(l5, "L5", Anchor.BOTH, CONFIDENCE["transitional"], reason)
+    if has_sacrum:
+        _check_ribfree_t12(vert, l5, warnings)
+        return _Count(
+            l5, "L5", Anchor.SACRUM, CONFIDENCE["sacrum"], "counted upward from the sacrum (L5 above it)"
+        )
+    if rib_idx is not None:
+        reason = "counted from the lowest rib-bearing vertebra (T12); the sacrum is not in view"
+        return _Count(rib_idx, "T12", Anchor.LOWEST_RIB, CONFIDENCE["ribs"], reason)
+    return None
+
+
+def _rib_anchor(vert: list[VertebraFinding], warnings: list[str]) -> int | None:
+    """Index of the lowest rib-bearing vertebra, if a rib-free vertebra is *seen* directly below it."""
+    bearing = [i for i, f in enumerate(vert) if f.ribs]
+    if not bearing:
+        return None
+    r = max(bearing)
+    if len(vert[r].ribs) == 1:
+        warnings.append(f"vertebra {r + 1} (from the top) has a rib on the {vert[r].ribs[0]} side only")
+    below = vert[r + 1] if r + 1 < len(vert) else None
+    if below is None or not below.ribs_assessable:
+        warnings.append(
+            "ribs articulate with the lowest rib-bearing vertebra in view, but the vertebra below it is not "
+            "fully in view: it cannot be shown to be the lowest rib-bearing vertebra (T12)"
+        )
+        return None
+    gaps = [i for i in range(r) if not vert[i].ribs and vert[i].ribs_assessable]
+    if gaps:
+        warnings.append(
+            "inconsistent rib detection: a vertebra above the lowest rib-bearing one shows no rib; "
+            "confidence lowered"
+        )
+    return r
+
+
+def _check_ribfree_t12(vert: list[VertebraFinding], l5: int, warnings: list[str]) -> None:
+    t12 = l5 - 5
+    if 0 <= t12 < len(vert) and vert[t12].ribs_assessable and not vert[t12].ribs:
+        warnings.append(
+            "transitional anatomy: the vertebra counted as T12 from the sacrum has no ribs (6 lumbar-type "
+            "vertebrae, or 11 rib pairs); levels counted from the sacrum"
+        )
+
+
+def _apply(
+    found: list[VertebraFinding], vert: list[VertebraFinding], count: _Count, warnings: list[str]
+) -> tuple[VertebraFinding, ...]:
+    base = level_index(count.anchor_name)
+    heights = np.array([f.z_range_mm[1] - f.z_range_mm[0] for f in vert if not f.cut_by_fov])
+    typical = float(np.median(heights)) if heights.size else None
+    odd = {
+        i
+        for i, f in enumerate(vert)
+        if typical is not None
+        and not f.cut_by_fov
+        and not 0.6 * typical <= f.z_range_mm[1] - f.z_range_mm[0] <= 1.5 * typical
+    }
+    for i in sorted(odd):
+        warnings.append(
+            f"vertebra {i + 1} (from the top) has an implausible height "
+            f"({vert[i].z_range_mm[1] - vert[i].z_range_mm[0]:.0f} mm vs typical {typical:.0f} mm): "
+            "a missed disc or a fragment may shift levels counted across it"
+        )
+    out: list[VertebraFinding] = []
+    for i, f in enumerate(vert):
+        steps = abs(i - count.anchor_index)
+        lo, hi = sorted((i, count.anchor_index))
+        crossed = sum(1 for j in odd if lo <= j <= hi)
+        conf = count.confidence * STEP_FACTOR**steps * ODD_HEIGHT_FACTOR**crossed
+        k = base + (i - count.anchor_index)
+        name = VERTEBRA_ORDER[k] if 0 <= k <= level_index("L5") else None
+        if name is None:
+            warnings.append(
+                f"vertebra {i + 1} (from the top) counts beyond C1..L5 from the anchor; left unnamed"
+            )
+            conf = 0.0
+        out.append(
+            replace(f, name=name, anchor=count.anchor, steps_from_anchor=steps, confidence=round(conf, 3))
+        )
+    for f in found:
+        if f.is_sacrum:
+            conf = count.confidence if count.anchor in (Anchor.SACRUM, Anchor.BOTH) else 0.0
+            out.append(replace(f, name="S1", anchor=count.anchor, steps_from_anchor=0, confidence=conf))
+    return tuple(out)

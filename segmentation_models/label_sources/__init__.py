@@ -1,6 +1,0 @@
-"""Segmentations that come from files instead of a network: NIfTI, DICOM SEG, Slice-O-Matic .tag,
-and TotalSegmentator maps (mapped to our classes, with what they cannot give)."""
-
-from segmentation_models.label_sources.precomputed import PrecomputedOptions, load_precomputed
-
-__all__ = ["PrecomputedOptions", "load_precomputed"]
