@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError, check_device
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
+from imaging.cli.run_options import add_run_arguments, check_run_arguments, job_options
 
 DEFAULT_BATCH_SIZE = 16
 
@@ -37,8 +38,6 @@ def default_workers() -> int:
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
-    from imaging.cli.analyze_cmd import CONVENTIONS
-
     parser = subparsers.add_parser(
         name,
         help="resumable batch over an archive: job database, pipelined decode/inference, cohort table",
@@ -49,9 +48,6 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument("path", metavar="PATH", help="file, folder, DICOMDIR or zip")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     parser.add_argument("--db", type=Path, metavar="FILE", help="job database (default DIR/jobs.sqlite)")
-    parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="where networks run"
-    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -66,19 +62,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
         metavar="N",
         help="decode/measure worker processes (default: cores, at most 8; 0 = all in this process)",
     )
-    parser.add_argument(
-        "--model",
-        action="append",
-        metavar="NAME_OR_PATH",
-        help="registered model name, MONAI bundle or TorchScript file (repeatable: compartments + vertebrae)",
-    )
-    parser.add_argument(
-        "--clinical", type=Path, metavar="CSV", help="clinical CSV (height, weight, function)"
-    )
-    parser.add_argument("--dxa", type=Path, metavar="PATH", help="DXA report file or folder")
-    parser.add_argument("--level-convention", choices=tuple(CONVENTIONS), default="mid_vertebral")
-    parser.add_argument("--slab-mm", type=float, default=5.0, metavar="N", help="also report ±N mm means")
-    parser.add_argument("--vat-window", choices=("alberta", "wide"), default="alberta")
+    add_run_arguments(parser)
     parser.add_argument(
         "--max-attempts",
         type=int,
@@ -89,7 +73,7 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--retry-failed", action="store_true", help="run units that failed in an earlier run again"
     )
-    parser.set_defaults(run=run, segmentation=None, height_m=None, level=None)
+    parser.set_defaults(run=run)
     return parser
 
 
@@ -97,29 +81,16 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run the batch; returns the contract exit code, or raises CliError with one clear line."""
     from imaging.batch import BatchOptions, Status, run_batch
     from imaging.batch.progress import Progress
-    from imaging.cli.analyze_cmd import CONVENTIONS, _segmentation_source, _subject_sources
-    from imaging.measurements.per_level import MeasureOptions
-    from imaging.pipeline.series_job import JobOptions
 
     out = out or sys.stdout
     source, out_dir = _check_arguments(args)
-    check_device(args.device)
-    segmentation = _segmentation_source(args)
-    if segmentation.files:
+    check_run_arguments(args)
+    job = job_options(args, "batch", batch_size=args.batch_size)
+    if job.segmentation.files:
         raise CliError(
             "batch runs networks; precomputed label files describe one series: use `bonemuscle analyze`",
             EXIT_USAGE,
         )
-    from dataclasses import replace
-
-    segmentation = replace(
-        segmentation, inference=replace(segmentation.inference, batch_size=args.batch_size)
-    )
-    job = JobOptions(
-        segmentation=segmentation,
-        levels=MeasureOptions(CONVENTIONS[args.level_convention], args.slab_mm, None),
-        subject=_subject_sources(args),
-    )
     workers = default_workers() if args.workers is None else args.workers
     options = BatchOptions(out_dir, args.db, workers, args.max_attempts, args.retry_failed)
     extra = {"clinical": _file_digest(args.clinical), "dxa": str(args.dxa) if args.dxa else None}
@@ -153,11 +124,6 @@ def _check_arguments(args: argparse.Namespace) -> tuple[Path, Path]:
         raise CliError(f"--workers must be >= 0, got {args.workers}", EXIT_USAGE)
     if args.max_attempts < 1:
         raise CliError(f"--max-attempts must be >= 1, got {args.max_attempts}", EXIT_USAGE)
-    if args.slab_mm < 0:
-        raise CliError(f"--slab-mm must be >= 0, got {args.slab_mm:g}", EXIT_USAGE)
-    for flag, path in (("--clinical", args.clinical), ("--dxa", args.dxa)):
-        if path is not None and not path.exists():
-            raise CliError(f"{flag} {path}: no such file or directory", EXIT_USAGE)
     return source, out_dir
 
 
