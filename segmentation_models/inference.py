@@ -187,13 +187,13 @@ class Predictor:
         """
         if box is None:
             return self.window(batch)
-        return self.paste(self.window(crop(batch, box)), box, batch.shape)
+        return self.paste(self.window(crop(batch, box)), box, batch.shape[2:])
 
-    def paste(self, logits: Any, box: tuple[slice, slice], shape: Sequence[int]) -> Any:
-        """Logits of a box put back on the full (B, channels, rows, columns) plane; background outside."""
+    def paste(self, logits: Any, box: tuple[slice, slice], plane: Sequence[int]) -> Any:
+        """Logits of a box put back on the full (rows, columns) plane; background outside."""
         import torch
 
-        out = torch.zeros((logits.shape[0], self.spec.out_channels, *shape[2:]), device=logits.device)
+        out = torch.zeros((logits.shape[0], self.spec.out_channels, *plane), device=logits.device)
         out[:, self._background] = BACKGROUND_LOGIT
         if box[0].stop > box[0].start and box[1].stop > box[1].start:
             out[(slice(None), slice(None), *box)] = logits.float()

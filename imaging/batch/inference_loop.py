@@ -190,7 +190,7 @@ class CrossStudyBatcher:
                 shape, scale, box = prepared.decoded.model_volume.shape, prepared.scales[m], prepared.boxes[m]
                 part = logits[offset : offset + n]
                 if box is not None:
-                    part = predictor.paste(part, box, (n, 0, *prepared.inputs[m].shape[1:]))
+                    part = predictor.paste(part, box, prepared.inputs[m].shape[1:])
                 for h, p in enumerate(predictor.head_probabilities(part)):
                     up = upsample_in_plane(p, shape[1:], scale[1:])
                     c.unit.labels[m][h][c.start : c.stop] = labels_of(up)

@@ -105,7 +105,7 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         # What the networks read (MR Dixon: the in-phase image on the reference grid), as analyze does.
         image = decoded.model_volume
         modality = str(image.meta.get("modality") or "")
-        fit = fitting_models([s.modality for s in specs], modality, [s.name for s in specs])
+        fit = fitting_models(specs, modality)
         inputs: list[np.ndarray | None] = [None] * len(specs)
         scales: list[np.ndarray | None] = [None] * len(specs)
         boxes: list[tuple[slice, slice] | None] = [None] * len(specs)

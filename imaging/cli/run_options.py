@@ -12,6 +12,7 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,7 +131,7 @@ def segmentation_source(
         raise CliError(f"--model: {exc}", EXIT_NOTHING_USABLE) from None
     inference = InferenceOptions(device=args.device)
     if batch_size is not None:
-        inference = InferenceOptions(device=args.device, batch_size=batch_size)
+        inference = replace(inference, batch_size=batch_size)
     return SegmentationSource(models=models, inference=inference, rules=rules)
 
 

@@ -22,6 +22,7 @@ from imaging.segmentation.tissue_rules import TissueRules
 from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import LoadedModel, sha256_file
+from segmentation_models.registry import ModelSpec
 
 SEGMENTATION_SUFFIXES = (".nii", ".nii.gz", ".tag")
 # load_precomputed's notes for a map a file lacks; dropped when another file supplies that map.
@@ -47,9 +48,7 @@ class SegmentationSource:
         if self.models:
             models = self.models
             if modality is not None:
-                fit = fitting_models(
-                    [m.spec.modality for m in models], modality, [m.spec.name for m in models]
-                )
+                fit = fitting_models([m.spec for m in models], modality)
                 models = tuple(models[i] for i in fit)
             return describe_models([m.describe() for m in models])
         return {
@@ -104,20 +103,20 @@ def models_for(models: Sequence[LoadedModel], volume: Volume) -> tuple[LoadedMod
         ValueError: none of them fits, naming what was given and what the series needs.
     """
     modality = str(volume.meta.get("modality") or "")
-    fit = fitting_models([m.spec.modality for m in models], modality, [m.spec.name for m in models])
+    fit = fitting_models([m.spec for m in models], modality)
     return tuple(models[i] for i in fit)
 
 
-def fitting_models(trained_on: Sequence[str], modality: str, names: Sequence[str]) -> tuple[int, ...]:
+def fitting_models(specs: Sequence[ModelSpec], modality: str) -> tuple[int, ...]:
     """Indices of the models trained on ``modality``: ``analyze`` and ``batch`` choose with this one rule.
 
     Raises:
         ValueError: none of them fits, naming what was given and what the series needs.
     """
     modality = modality.upper()
-    fit = tuple(i for i, m in enumerate(trained_on) if m.upper() == modality)
+    fit = tuple(i for i, spec in enumerate(specs) if spec.modality.upper() == modality)
     if not fit:
-        given = ", ".join(f"{n} ({m})" for n, m in zip(names, trained_on, strict=True))
+        given = ", ".join(f"{spec.name} ({spec.modality})" for spec in specs)
         raise ValueError(
             f"no segmentation model for {modality or 'this'} series: given {given}; give a {modality} model "
             "with --model, or precomputed labels with --segmentation"
