@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imaging.classification.inputs import FunctionInputs, Sex
+from imaging.plausible import AGE_YEARS, HEIGHT_M, WEIGHT_KG
 
 LB_TO_KG = 0.45359237
 IN_TO_M = 0.0254
@@ -105,9 +106,15 @@ class _Numeric:
 
 
 NUMERIC: tuple[_Numeric, ...] = (
-    _Numeric("age_years", {"age_years": 1.0, "age": 1.0}, 0.0, 120.0, "years"),
-    _Numeric("height_m", {"height_cm": 0.01, "height_m": 1.0, "height_in": IN_TO_M}, 0.5, 2.5, "m"),
-    _Numeric("weight_kg", {"weight_kg": 1.0, "weight_lb": LB_TO_KG}, 20.0, 350.0, "kg"),
+    _Numeric("age_years", {"age_years": 1.0, "age": 1.0}, AGE_YEARS.low, AGE_YEARS.high, "years"),
+    _Numeric(
+        "height_m",
+        {"height_cm": 0.01, "height_m": 1.0, "height_in": IN_TO_M},
+        HEIGHT_M.low,
+        HEIGHT_M.high,
+        "m",
+    ),
+    _Numeric("weight_kg", {"weight_kg": 1.0, "weight_lb": LB_TO_KG}, WEIGHT_KG.low, WEIGHT_KG.high, "kg"),
     _Numeric("grip_kg", {"grip_kg": 1.0, "grip_lb": LB_TO_KG}, 0.0, 100.0, "kg"),
     _Numeric("gait_speed_m_s", {"gait_speed_m_s": 1.0, "gait_speed_cm_s": 0.01}, 0.0, 3.0, "m/s", True),
     _Numeric("chair_stand_s", {"chair_stand_s": 1.0}, 0.0, 120.0, "s", True),

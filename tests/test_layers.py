@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Rank of each imaging subpackage in the flow; an import must go to a strictly lower rank.
 RANK = {
     "imaging": 0,  # the package itself (version)
+    "imaging.plausible": 0,
     "imaging.volume": 0,
     "imaging.ingest": 1,
     "imaging.dxa": 2,  # reads DXA reports (DICOM through ingest)

@@ -18,9 +18,8 @@ from typing import Any, TextIO
 
 from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
 from imaging.cli.run_options import add_run_arguments, check_run_arguments, job_options
+from imaging.plausible import HEIGHT_M
 from imaging.segmentation.labels import MEASURED_LEVELS
-
-HEIGHT_RANGE_M = (0.5, 2.5)
 
 
 def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
@@ -100,12 +99,8 @@ def _check_arguments(args: argparse.Namespace, source: Path) -> Path:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise CliError(f"--out {out_dir}: exists and is not a folder", EXIT_USAGE)
-    if args.height_m is not None and not HEIGHT_RANGE_M[0] <= args.height_m <= HEIGHT_RANGE_M[1]:
-        raise CliError(
-            f"--height-m {args.height_m:g} is not a height in metres "
-            f"({HEIGHT_RANGE_M[0]}-{HEIGHT_RANGE_M[1]})",
-            EXIT_USAGE,
-        )
+    if args.height_m is not None and (problem := HEIGHT_M.problem(args.height_m)):
+        raise CliError(f"--height-m: {problem}: give the height in metres", EXIT_USAGE)
     for path in args.segmentation or []:
         if not path.is_file():
             raise CliError(f"--segmentation {path}: no such file", EXIT_USAGE)

@@ -22,9 +22,7 @@ from imaging.dxa.model import (
 )
 from imaging.dxa.names import BODY_SCANS, Quantity, body_region, bone_site, norm
 from imaging.dxa.units import mass_to_g, parse_number
-
-_HEIGHT_M = (0.3, 2.8)
-_WEIGHT_KG = (1.0, 500.0)
+from imaging.plausible import HEIGHT_M, WEIGHT_KG
 
 
 def parse_sex(text: object) -> Sex | None:
@@ -67,11 +65,11 @@ def checked_patient(
     weight_kg: float | None,
 ) -> Patient:
     """A Patient whose implausible height/weight are dropped with a warning instead of raising."""
-    if height_m is not None and not _HEIGHT_M[0] < height_m < _HEIGHT_M[1]:
-        warnings.append(f"height {height_m:g} m is not plausible (unit error?): ignored")
+    if height_m is not None and (problem := HEIGHT_M.problem(height_m)):
+        warnings.append(f"{problem} (unit error?): ignored")
         height_m = None
-    if weight_kg is not None and not _WEIGHT_KG[0] < weight_kg < _WEIGHT_KG[1]:
-        warnings.append(f"weight {weight_kg:g} kg is not plausible (unit error?): ignored")
+    if weight_kg is not None and (problem := WEIGHT_KG.problem(weight_kg)):
+        warnings.append(f"{problem} (unit error?): ignored")
         weight_kg = None
     return Patient(
         id=patient_id or None, sex=sex, age_years=age_years, height_m=height_m, weight_kg=weight_kg

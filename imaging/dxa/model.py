@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from imaging.plausible import HEIGHT_M, WEIGHT_KG
+
 
 class Vendor(StrEnum):
     GE = "GE"
@@ -80,10 +82,9 @@ class Patient:
     weight_kg: float | None = None
 
     def __post_init__(self) -> None:
-        if self.height_m is not None and not 0.3 < self.height_m < 2.8:
-            raise ValueError(f"height {self.height_m} m is not a human height: check the unit conversion")
-        if self.weight_kg is not None and not 1.0 < self.weight_kg < 500.0:
-            raise ValueError(f"weight {self.weight_kg} kg is not a human weight: check the unit conversion")
+        for value, plausible in ((self.height_m, HEIGHT_M), (self.weight_kg, WEIGHT_KG)):
+            if value is not None and (problem := plausible.problem(value)):
+                raise ValueError(f"{problem}: check the unit conversion")
 
 
 @dataclass(frozen=True)

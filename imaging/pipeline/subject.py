@@ -17,6 +17,7 @@ from imaging.classification.inputs import Sex
 from imaging.clinical import ClinicalRecord, read_clinical_csv
 from imaging.dxa import scan_path
 from imaging.matching import DxaRecord, ImagingRecord, Match, match, parse_date
+from imaging.plausible import HEIGHT_M
 
 _AGE = re.compile(r"^(\d{1,3})([DWMY])$")
 _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
@@ -84,8 +85,8 @@ def imaging_record(meta: Mapping[str, Any]) -> tuple[ImagingRecord, list[str]]:
                 f"DICOM StudyDate {meta['study_date']!r} unreadable: records matched without date"
             )
     height = _positive(meta.get("patient_size_m"))
-    if height is not None and height > 3.0:  # PatientSize is metres; a value in cm is a header fault
-        warnings.append(f"DICOM PatientSize {height:g} is not plausible in metres: ignored")
+    if height is not None and (problem := HEIGHT_M.problem(height)):  # PatientSize is in metres
+        warnings.append(f"DICOM PatientSize: {problem}: ignored")
         height = None
     record = ImagingRecord(
         patient_id=str(meta.get("patient_id") or ""),
