@@ -20,10 +20,6 @@ from imaging.levels import LevelReport, identify_levels
 from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
 
-# Warnings of the label sources that anatomy-anchored counting supersedes (precomputed files,
-# networks without a vertebra head).
-_SUPERSEDED = ("no vertebra labels", "no vertebra model given")
-
 
 def with_vertebral_levels(
     volume: Volume, seg: Segmentation, is_ct: bool, fat_fraction_pct: np.ndarray | None = None
@@ -46,9 +42,14 @@ def with_vertebral_levels(
     if not report.established:
         warnings.insert(0, f"vertebral levels not established: {report.reason}")
     meta = {**seg.meta, "vertebra_levels": report_dict(report)}
-    # Notes that no source gave vertebra labels are answered here (by the labels or the reason).
-    kept = tuple(w for w in seg.warnings if not any(t in w for t in _SUPERSEDED))
-    return replace(seg, vertebrae=result.labels, meta=meta, warnings=(*kept, *warnings))
+    # The sources' note that they gave no vertebra labels is answered here (by the labels or the reason).
+    return replace(
+        seg,
+        vertebrae=result.labels,
+        meta=meta,
+        warnings=(*seg.warnings, *warnings),
+        missing=seg.supplied("vertebrae"),
+    )
 
 
 def report_dict(report: LevelReport) -> dict[str, Any]:

@@ -53,8 +53,8 @@ def choose_slices(
             {level: reason for level in MEASURED_LEVELS},
             [*warnings, reason + "; all level values are null"],
         )
-    found, level_warnings = find_level_slices(vertebrae, volume, convention)
-    warnings.extend(level_warnings)
+    found, level_notes = find_level_slices(vertebrae, volume, convention)
+    warnings.extend(level_notes.values())
     not_measured: dict[str, str] = {}
     present = set(vertebrae.present())
     absent = [level for level in MEASURED_LEVELS if level not in found and level not in present]
@@ -62,9 +62,7 @@ def choose_slices(
         if level in found:
             continue
         if level in present:
-            not_measured[level] = next(
-                (w for w in level_warnings if w.startswith(f"{level}:")), f"{level}: slice not established"
-            )
+            not_measured[level] = level_notes.get(level, f"{level}: slice not established")
         else:
             not_measured[level] = f"{level}: not in the scanned range (no vertebra label)"
     if absent:

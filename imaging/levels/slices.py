@@ -153,14 +153,15 @@ def find_level_slices(
     volume: Volume,
     convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
     levels: tuple[str, ...] = MEASURED_LEVELS,
-) -> tuple[dict[str, LevelSlice], list[str]]:
-    """Representative slice per covered level, and warnings for levels present but not measurable.
+) -> tuple[dict[str, LevelSlice], dict[str, str]]:
+    """Representative slice per covered level, and a note per level that is present but not measured
+    (or measured on a fallback slice), keyed by level.
 
     The transverse-process convention is defined for L3; for other levels (and for an L3 whose
     processes are not found) the mid-vertebral slice is used and the result says so.
     """
     found: dict[str, LevelSlice] = {}
-    warnings: list[str] = []
+    notes: dict[str, str] = {}
     n_slices = volume.shape[0]
     for level in levels:
         mask = vertebrae.mask(level)
@@ -169,11 +170,11 @@ def find_level_slices(
         body = vertebral_body(mask, volume)
         body_slices = body.slices()
         if body_slices.size == 0:
-            warnings.append(f"{level}: only posterior elements are in the field of view; level not measured")
+            notes[level] = f"{level}: only posterior elements are in the field of view; level not measured"
             continue
         first, last = int(body_slices[0]), int(body_slices[-1])
         if n_slices > 1 and (first == 0 or last == n_slices - 1):
-            warnings.append(
+            notes[level] = (
                 f"{level}: vertebral body is cut by the edge of the scanned range; its mid-vertebral "
                 "slice cannot be established"
             )
@@ -184,11 +185,11 @@ def find_level_slices(
         if convention is SliceConvention.TRANSVERSE_PROCESSES and level == "L3":
             k_tp = _transverse_process_slice(mask, body.full(), volume, first, last, mid)
             if k_tp is None:
-                warnings.append("L3: transverse processes not found on both sides; mid-vertebral slice used")
+                notes[level] = "L3: transverse processes not found on both sides; mid-vertebral slice used"
             else:
                 k, chosen = k_tp, SliceConvention.TRANSVERSE_PROCESSES
         found[level] = LevelSlice(level, k, float(volume.slice_position_mm(k)), chosen, (first, last), body)
-    return found, warnings
+    return found, notes
 
 
 def _transverse_process_slice(

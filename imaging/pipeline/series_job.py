@@ -188,7 +188,7 @@ def build_results(
     """The results.json dict of one unit (pure)."""
     meta = volume.meta
     is_ct = str(meta.get("modality") or entry.modality).upper() == "CT"
-    warnings: list[str] = [*meta.get("warnings", []), *seg.warnings]
+    warnings: list[str] = [*meta.get("warnings", []), *seg.notes]
     level_entries = {name: dict(values) for name, values in levels.levels.items()}
     mr: dict[str, Any] | None = None
     if dff is not None:

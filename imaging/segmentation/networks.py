@@ -99,9 +99,10 @@ def assemble_segmentation(
         outputs.setdefault(head.kind, head)
     meta: dict[str, Any] = {"models": [dict(m.description) for m in models], "device": device, "amp": amp}
     tissue = muscles = compartments = probabilities = None
+    missing: dict[str, str] = {}
     comp = outputs.get(HeadKind.COMPARTMENTS)
     if comp is None:
-        warnings.append("no compartment model given: tissue areas cannot be measured")
+        missing["tissue"] = "no compartment model given: tissue areas cannot be measured"
     else:
         compartments = LabelMap(comp.labels, dict(comp.classes))
         probabilities = comp.probabilities
@@ -117,5 +118,7 @@ def assemble_segmentation(
         LabelMap(vert.labels, dict(vert.classes)).relabel(VERTEBRA_NAMES) if vert is not None else None
     )
     if vert is None:
-        warnings.append("no vertebra model given: vertebral levels cannot be assigned")
-    return Segmentation(tissue, vertebrae, muscles, compartments, probabilities, meta, tuple(warnings))
+        missing["vertebrae"] = "no vertebra model given: vertebral levels cannot be assigned"
+    return Segmentation(
+        tissue, vertebrae, muscles, compartments, probabilities, meta, tuple(warnings), missing
+    )

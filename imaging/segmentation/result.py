@@ -10,6 +10,8 @@ import numpy as np
 
 from imaging.segmentation.labels import LabelMap
 
+MISSABLE = ("tissue", "vertebrae")  # maps a source may be unable to give, with a reason
+
 
 class GridMismatchError(ValueError):
     """Label maps of one segmentation that do not share one voxel grid."""
@@ -24,7 +26,10 @@ class Segmentation:
     any of them is None when the source cannot give it (``warnings`` then says why). ``compartments``
     is the raw model output (model's own table) and ``probabilities`` its per-class softmax (float16,
     name -> array) when asked for. ``meta`` records the model or file, the windows/rules used and
-    voxel counts left unlabelled.
+    voxel counts left unlabelled. ``missing`` says, per map the source could not give (``tissue``,
+    ``vertebrae``), why; a later stage that supplies the map (level finding supplies vertebrae)
+    drops that key, and :attr:`notes` renders what is still missing after ``warnings``, so no
+    warning is ever retracted by matching its text.
 
     Every map is checked against the others when the value is built: a map on another grid would
     otherwise be measured against the wrong voxels without any error.
@@ -37,8 +42,14 @@ class Segmentation:
     probabilities: Mapping[str, np.ndarray] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    missing: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in self.missing:
+            if name not in MISSABLE:
+                raise ValueError(f"missing: {name!r} is not one of {MISSABLE}")
+            if getattr(self, name) is not None:
+                raise ValueError(f"missing[{name!r}] given, but the segmentation has {name} labels")
         shapes = {
             name: tuple(m.array.shape)
             for name, m in (
@@ -54,6 +65,15 @@ class Segmentation:
         if len(set(shapes.values())) > 1:
             listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
             raise GridMismatchError(f"segmentation maps are on different grids: {listed}")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The warnings a reader sees: the sources' warnings, then why a map is still missing."""
+        return (*self.warnings, *self.missing.values())
+
+    def supplied(self, name: str) -> dict[str, str]:
+        """``missing`` without ``name``: for a stage that now supplies that map."""
+        return {k: v for k, v in self.missing.items() if k != name}
 
     @property
     def shape(self) -> tuple[int, ...] | None:

@@ -25,8 +25,6 @@ from segmentation_models.loading import LoadedModel, sha256_file
 from segmentation_models.registry import ModelSpec
 
 SEGMENTATION_SUFFIXES = (".nii", ".nii.gz", ".tag")
-# load_precomputed's notes for a map a file lacks; dropped when another file supplies that map.
-_LACKS = {"tissue": "has no tissue labels", "vertebrae": "has no vertebra labels"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,8 @@ def describe_models(descriptions: Sequence[Mapping[str, Any]]) -> dict[str, Any]
 
 
 def combine(parts: Sequence[Segmentation]) -> Segmentation:
-    """One Segmentation from several files: the first map of each kind wins; stale notes are dropped."""
+    """One Segmentation from several files: the first map of each kind wins; a map is reported missing
+    (with the first file's reason) only when no file gives it."""
     if len(parts) == 1:
         return parts[0]
 
@@ -141,8 +140,11 @@ def combine(parts: Sequence[Segmentation]) -> Segmentation:
         return next((getattr(p, attr) for p in parts if getattr(p, attr) is not None), None)
 
     tissue, vertebrae = first("tissue"), first("vertebrae")
-    drop = [_LACKS[k] for k, v in (("tissue", tissue), ("vertebrae", vertebrae)) if v is not None]
-    warnings = [w for p in parts for w in p.warnings if not any(d in w for d in drop)]
+    missing: dict[str, str] = {}
+    for name, found in (("tissue", tissue), ("vertebrae", vertebrae)):
+        if found is None:
+            missing[name] = next(p.missing[name] for p in parts if name in p.missing)
+    warnings = [w for p in parts for w in p.warnings]
     meta = {"sources": [dict(p.meta) for p in parts]}
     return Segmentation(
         tissue,
@@ -152,4 +154,5 @@ def combine(parts: Sequence[Segmentation]) -> Segmentation:
         None,
         meta,
         tuple(dict.fromkeys(warnings)),
+        missing,
     )

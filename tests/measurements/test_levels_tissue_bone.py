@@ -44,8 +44,8 @@ def test_mid_vertebral_slice_is_the_middle_of_the_body_not_of_the_processes(flip
     vol = _grid(flip=flip)
     labels = np.zeros(vol.shape, np.uint8)
     labels[_vertebra(vol, -10.0, 20.0, None)] = L3
-    found, warnings = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
-    assert warnings == []
+    found, notes = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
+    assert notes == {}
     k = found["L3"].slice_index
     # body spans z = -10..20 mm; the spinous process (down to -16) must not pull the middle down
     assert vol.world([[k, 0, 0]])[0, 2] == pytest.approx(5.0, abs=1.0)
@@ -77,11 +77,11 @@ def test_transverse_process_convention_falls_back_and_says_so() -> None:
     vol = _grid()
     labels = np.zeros(vol.shape, np.uint8)
     labels[_vertebra(vol, -10.0, 20.0, None)] = L3
-    found, warnings = find_level_slices(
+    found, notes = find_level_slices(
         LabelMap(labels, VERTEBRA_NAMES), vol, SliceConvention.TRANSVERSE_PROCESSES
     )
     assert found["L3"].convention is SliceConvention.MID_VERTEBRAL
-    assert any("transverse processes not found" in w for w in warnings)
+    assert "transverse processes not found" in notes["L3"]
 
 
 def test_a_body_cut_by_the_scan_range_is_reported_not_guessed() -> None:
@@ -89,9 +89,9 @@ def test_a_body_cut_by_the_scan_range_is_reported_not_guessed() -> None:
     labels = np.zeros(vol.shape, np.uint8)
     labels[_vertebra(vol, 30.0, 60.0, None)] = L2  # extends beyond the top slice (z = 38)
     labels[_vertebra(vol, -10.0, 20.0, None)] = L3
-    found, warnings = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
+    found, notes = find_level_slices(LabelMap(labels, VERTEBRA_NAMES), vol)
     assert "L2" not in found and "L3" in found
-    assert any(w.startswith("L2:") and "cannot be established" in w for w in warnings)
+    assert notes["L2"].startswith("L2:") and "cannot be established" in notes["L2"]
 
 
 def test_slice_areas_and_hu_of_known_shapes() -> None:

@@ -88,12 +88,13 @@ def test_mr_uses_the_fat_fraction_and_flags_a_model_of_another_modality():
     assert seg.meta["tissue_rule"] == expected.rule and seg.meta["amp"] is True
     assert seg.warnings[:2] == ("load note", "model 'ct-net' was trained on CT, the series is MR")
     assert seg.vertebrae is None
-    assert "no vertebra model given: vertebral levels cannot be assigned" in seg.warnings
+    assert seg.missing["vertebrae"] == "no vertebra model given: vertebral levels cannot be assigned"
+    assert seg.notes[-1] == seg.missing["vertebrae"]
 
 
 def test_no_compartment_head_leaves_tissue_null_with_the_reason():
     vol = _volume("CT")
     seg = assemble_segmentation(vol, [_vertebrae(vol.shape)], [CT_MODEL], device="cpu", amp=False)
     assert seg.tissue is None and seg.muscles is None and seg.compartments is None
-    assert "no compartment model given: tissue areas cannot be measured" in seg.warnings
+    assert "no compartment model given: tissue areas cannot be measured" in seg.notes
     assert "tissue_rule" not in seg.meta

@@ -54,7 +54,7 @@ def test_labels_match_voxels_on_non_square_series(name):
     assert np.array_equal(seg.tissue.mask("sat"), vol.array == -100)
     assert np.array_equal(seg.tissue.mask("bone"), vol.array == 700)
     assert np.array_equal(seg.muscles.mask("psoas"), vol.array == 60)
-    assert seg.vertebrae is None and any("vertebra" in w for w in seg.warnings)
+    assert seg.vertebrae is None and any("vertebra" in w for w in seg.notes)
 
 
 def test_pattern_is_asymmetric_so_flips_would_be_caught():

@@ -143,12 +143,13 @@ def labels_to_segmentation(
             tissue = LabelMap(
                 np.where(direct.array > 0, direct.array, tissue.array).astype(np.uint8), dict(TISSUE_NAMES)
             )
+    missing = {}
     if tissue is None:
-        warnings.append("the segmentation has no tissue labels: tissue areas cannot be measured")
+        missing["tissue"] = "the segmentation has no tissue labels: tissue areas cannot be measured"
     vert_map = _named_map(labels, vertebrae).relabel(VERTEBRA_NAMES) if vertebrae else None
     if vert_map is None:
-        warnings.append("the segmentation has no vertebra labels: levels must come from elsewhere")
-    return Segmentation(tissue, vert_map, muscles, comp_map, None, meta, tuple(warnings))
+        missing["vertebrae"] = "the segmentation has no vertebra labels: levels must come from elsewhere"
+    return Segmentation(tissue, vert_map, muscles, comp_map, None, meta, tuple(warnings), missing)
 
 
 def _named_map(labels: np.ndarray, selected: dict[int, str]) -> LabelMap:
