@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,6 +52,16 @@ class InferenceOptions:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.overlap < 1.0:
             raise ValueError(f"overlap must be in [0, 1), got {self.overlap}")
+
+    def on_device(self) -> InferenceOptions:
+        """These options with the device decided ("auto" becomes "cuda" or "cpu") and AMP on only where
+        it runs (CUDA): the one place both are decided; already-decided options come back unchanged.
+
+        Raises:
+            RuntimeError: CUDA was asked for and PyTorch sees none.
+        """
+        device = str(pick_device(self.device))
+        return replace(self, device=device, amp=self.amp and device.startswith("cuda"))
 
 
 @dataclass(frozen=True)
@@ -167,9 +177,9 @@ class Predictor:
         import torch
 
         self.spec = model.spec
-        self.options = options
-        self.device = pick_device(options.device)
-        self.amp = options.amp and self.device.type == "cuda"
+        self.options = options.on_device()
+        self.device = torch.device(self.options.device)
+        self.amp = self.options.amp
         network = fold_batch_norm(copy.deepcopy(model.network).eval(), self.spec).to(self.device)
         if self.spec.spatial_dims is not SpatialDims.THREE_D:
             network = network.to(memory_format=torch.channels_last)

@@ -32,7 +32,6 @@ from segmentation_models.inference import (
     crop,
     deterministic,
     labels_of,
-    pick_device,
     run_heads,
     upsample_in_plane,
 )
@@ -72,11 +71,13 @@ class CrossStudyBatcher:
     """Holds the loaded networks on the device and runs batches of slices across units."""
 
     def __init__(self, models: Sequence[LoadedModel], options: InferenceOptions) -> None:
+        import torch
+
         self.models = list(models)
-        self.options = options
-        self.device = pick_device(options.device)
-        self.amp = options.amp and self.device.type == "cuda"
-        self.predictors = [Predictor(m, options) for m in self.models]
+        self.options = options.on_device()
+        self.device = torch.device(self.options.device)
+        self.amp = self.options.amp
+        self.predictors = [Predictor(m, self.options) for m in self.models]
         self.stats = BatchStats()
         self._queues: list[deque[_Chunk]] = [deque() for _ in self.models]
         self._units: dict[str, _Pending] = {}

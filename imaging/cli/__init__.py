@@ -38,17 +38,6 @@ class CliError(Exception):
         self.code = code
 
 
-def check_device(device: str) -> None:
-    """Refuse a GPU that is not there before anything is read (``analyze`` and ``batch`` alike): the
-    user asked for it, and a silent CPU fallback would turn an hour's batch into days."""
-    from segmentation_models.inference import pick_device
-
-    try:
-        pick_device(device)
-    except RuntimeError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as the contract says
         self.exit(EXIT_USAGE, f"bonemuscle: error: {message}\n")

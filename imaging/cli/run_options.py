@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_USAGE, CliError, check_device
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:  # the stages load when a command runs, not for --help
     from imaging.pipeline.series_job import JobOptions
@@ -66,13 +66,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_run_arguments(args: argparse.Namespace) -> None:
-    """Refuse what cannot work before anything is read: absent files, a nonsense slab, a missing GPU."""
+    """Refuse what cannot work before anything is read: absent files, a nonsense slab."""
     if not math.isfinite(args.slab_mm) or args.slab_mm < 0:
         raise CliError(f"--slab-mm must be a number >= 0, got {args.slab_mm:g}", EXIT_USAGE)
     for flag, path in (("--clinical", args.clinical), ("--dxa", args.dxa)):
         if path is not None and not path.exists():
             raise CliError(f"{flag} {path}: no such file or directory", EXIT_USAGE)
-    check_device(args.device)
 
 
 def job_options(
@@ -125,13 +124,16 @@ def segmentation_source(
                 "give --model NAME_OR_PATH, or precomputed labels with --segmentation FILE",
                 EXIT_USAGE,
             )
+    try:  # the device and AMP are decided here, once for the run, before any model or file is read
+        inference = InferenceOptions(device=args.device).on_device()
+    except RuntimeError as exc:  # a GPU asked for and not there: a silent CPU fallback would take days
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if batch_size is not None:
+        inference = replace(inference, batch_size=batch_size)
     try:
         models = tuple(resolve_model(name) for name in names)
     except (ModelLoadError, SpecError) as exc:
         raise CliError(f"--model: {exc}", EXIT_NOTHING_USABLE) from None
-    inference = InferenceOptions(device=args.device)
-    if batch_size is not None:
-        inference = replace(inference, batch_size=batch_size)
     return SegmentationSource(models=models, inference=inference, rules=rules)
 
 

@@ -18,7 +18,7 @@ from imaging.segmentation.result import Segmentation
 from imaging.segmentation.tissue_rules import TissueRules, tissue_from_ct, tissue_from_mr
 from imaging.volume import Volume
 from segmentation_models.class_schema import HeadKind
-from segmentation_models.inference import HeadOutput, InferenceOptions, pick_device, run_heads
+from segmentation_models.inference import HeadOutput, InferenceOptions, run_heads
 from segmentation_models.loading import LoadedModel
 
 
@@ -51,16 +51,15 @@ def segment(
 
     Runs every model's heads, then :func:`assemble_segmentation` turns them into the Segmentation.
     """
-    options = options or InferenceOptions()
+    options = (options or InferenceOptions()).on_device()
     models = [models] if isinstance(models, LoadedModel) else list(models)
     heads = [head for model in models for head in run_heads(volume, model, options)]
-    device = pick_device(options.device)
     return assemble_segmentation(
         volume,
         heads,
         [ModelRecord.of(m) for m in models],
-        device=str(device),
-        amp=options.amp and device.type == "cuda",
+        device=options.device,
+        amp=options.amp,
         rules=rules,
         fat_fraction_pct=fat_fraction_pct,
         fat_fraction_folded=fat_fraction_folded,
