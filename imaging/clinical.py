@@ -234,7 +234,7 @@ def _parse_row(
     for spec in NUMERIC:
         column = columns.get(spec.field)
         text = row.get(column, "") if column else ""
-        if not text:
+        if column is None or not text:
             continue
         try:
             raw = float(text)
@@ -253,7 +253,8 @@ def _parse_row(
             )
         else:
             values[spec.field] = value
-    if "sppb" in values and float(values["sppb"]) != int(values["sppb"]):  # type: ignore[arg-type]
+    sppb = values.get("sppb")
+    if isinstance(sppb, float) and not sppb.is_integer():
         bad(columns["sppb"], "SPPB is a whole number of points (0-12)")
 
     weight, height = values.get("weight_kg"), values.get("height_m")

@@ -121,6 +121,8 @@ def from_nifti(path: str | Path, meta: dict[str, Any] | None = None) -> Volume:
     import nibabel as nib
 
     img = nib.load(str(path))
+    if not isinstance(img, nib.spatialimages.SpatialImage):
+        raise ValueError(f"{path}: not an image with a voxel grid ({type(img).__name__})")
     data = np.asanyarray(img.dataobj)
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]

@@ -26,7 +26,9 @@ class Profile:
     v: np.ndarray
 
     @classmethod
-    def from_knots(cls, z_knots: Sequence[float], values: Sequence[float]) -> Profile:
+    def from_knots(
+        cls, z_knots: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray
+    ) -> Profile:
         zk = np.asarray(z_knots, dtype=np.float64)
         vk = np.asarray(values, dtype=np.float64)
         order = np.argsort(zk)

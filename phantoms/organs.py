@@ -60,8 +60,8 @@ def _section(
 ) -> Section:
     """rows: (z, cx, cy, rx, ry), cranial to caudal."""
     zs = [r[0] for r in rows]
-    cols = list(zip(*[r[1:] for r in rows], strict=True))
-    return Section(label, (max(zs), min(zs)), *(Profile.from_knots(zs, c) for c in cols), angle=angle)
+    cx, cy, rx, ry = (Profile.from_knots(zs, c) for c in zip(*[r[1:] for r in rows], strict=True))
+    return Section(label, (max(zs), min(zs)), cx, cy, rx, ry, angle=angle)
 
 
 class Organs:

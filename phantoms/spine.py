@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -155,7 +156,7 @@ class Spine:
         scol = rng.normal(0, 1.5)
         zz = np.linspace(z_s1 - 120, self.z_top + 60, 12)
         self.xc = Profile.from_knots(zz, scol * np.sin(2 * np.pi * (zz - z_s1) / 320.0))
-        self.sacrum = _SacrumShape(z_s1, self.yc(z_s1), self.by_name["L5"], s, w)
+        self.sacrum = _SacrumShape(z_s1, float(self.yc(z_s1)), self.by_name["L5"], s, w)
         self.ribs: tuple[np.ndarray, ...] = ()
         self.rib_radius = 4.5 * s
 
@@ -189,7 +190,7 @@ class Spine:
                 return v
         return None
 
-    def body_size(self, z: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    def body_size(self, z: np.ndarray | float) -> tuple[Any, Any]:  # arrays for arrays, floats for floats
         """Body (or disc) half-width and half-depth at z, interpolated between levels."""
         zk = [v.z_mid for v in self.vertebrae]
         a = np.interp(z, zk[::-1], [v.a for v in self.vertebrae][::-1])
@@ -377,8 +378,8 @@ def _rib_polyline(
     flank inside the muscular wall, descending 0.25 mm per mm. T12's rib is short and floating;
     higher ribs reach further forward."""
     z0 = v.z_top - 0.2 * v.height
-    xc, yc = spine.center(z0)
-    xc, yc = float(xc), float(yc)
+    centre = spine.center(z0)
+    xc, yc = float(centre[0]), float(centre[1])
     pts = [
         (xc + side * (v.a + 3), yc + 0.2 * v.b, z0),
         (xc + side * (v.tp_reach + 2), yc + v.canal_y + 6, z0 - 3),

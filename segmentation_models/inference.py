@@ -19,7 +19,7 @@ import contextlib
 import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 from scipy import ndimage
@@ -84,7 +84,7 @@ class Image(Protocol):
     def array(self) -> np.ndarray: ...
 
     @property
-    def spacing_kji(self) -> tuple[float, float, float]: ...
+    def spacing_kji(self) -> np.ndarray: ...
 
 
 def pick_device(device: str) -> Any:
@@ -216,13 +216,16 @@ class Predictor:
 
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
         with autocast:
-            out = sliding_window_inference(
-                batch,
-                list(window_size(self.spec, batch.shape[2:])),
-                self.options.batch_size,
-                self._call,
-                overlap=self.options.overlap,
-                mode="gaussian",
+            out = cast(  # one tensor in, one tensor out
+                torch.Tensor,
+                sliding_window_inference(
+                    batch,
+                    list(window_size(self.spec, batch.shape[2:])),
+                    self.options.batch_size,
+                    self._call,
+                    overlap=self.options.overlap,
+                    mode="gaussian",
+                ),
             )
         if out.shape[1] != self.spec.out_channels:
             raise RuntimeError(
@@ -269,7 +272,12 @@ def fold_batch_norm(network: Any, spec: ModelSpec) -> Any:
         for k in (1, 2, 3):
             wrapper, norm = getattr(block, f"conv{k}", None), getattr(block, f"norm{k}", None)
             conv = getattr(wrapper, "conv", None)
-            if isinstance(norm, norms) and isinstance(conv, convs) and not norm.training:
+            if (
+                wrapper is not None
+                and isinstance(norm, norms)
+                and isinstance(conv, convs)
+                and not norm.training
+            ):
                 wrapper.conv = fuse_conv_bn_eval(conv, norm)
                 setattr(block, f"norm{k}", torch.nn.Identity())
     return network
@@ -304,23 +312,24 @@ def run_heads(volume: Image, model: LoadedModel, options: InferenceOptions) -> l
     with deterministic(), torch.inference_mode():
         for region, logits in _infer(x, predictor):
             for i, p in enumerate(predictor.head_probabilities(logits)):
-                if not in_plane:
-                    on_model[i][(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
+                grid, kept = on_model[i], probs[i]
+                if grid is not None:  # resampled across slices: back to the input grid below
+                    grid[(slice(None), *region)] = np.moveaxis(_to_numpy(p), 1, 0).astype(np.float16)
                     continue
                 up = upsample_in_plane(p, shape[1:], scale[1:])
                 labels[i][region] = labels_of(up)
-                if probs[i] is not None:
-                    probs[i][(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
+                if kept is not None:
+                    kept[(slice(None), *region)] = np.moveaxis(_to_numpy(up), 1, 0).astype(np.float16)
     out = []
     for i, head in enumerate(heads):
-        if not in_plane:
-            up = np.stack([probabilities_to_input_grid(c, shape, scale) for c in on_model[i]])
-            labels[i] = np.argmax(up, axis=0).astype(np.uint8)
+        grid = on_model[i]
+        if grid is not None:
+            back = np.stack([probabilities_to_input_grid(c, shape, scale) for c in grid])
+            labels[i] = np.argmax(back, axis=0).astype(np.uint8)
             if probs[i] is not None:
-                probs[i] = up
-        named = None
-        if probs[i] is not None:
-            named = {name: probs[i][c] for c, name in head.classes.items()}
+                probs[i] = back
+        kept = probs[i]
+        named = None if kept is None else {name: kept[c] for c, name in head.classes.items()}
         out.append(HeadOutput(head.kind, labels[i], dict(head.classes), named))
     return out
 
@@ -404,19 +413,20 @@ def unit_box(x: np.ndarray, spec: ModelSpec) -> tuple[slice, slice] | None:
         or spec.normalisation.kind not in (NormKind.CT_WINDOW, NormKind.PERCENTILE)
     ):
         return None
-    occupied = np.zeros(x.shape[1:], dtype=bool)
+    n_rows, n_cols = int(x.shape[1]), int(x.shape[2])
+    occupied = np.zeros((n_rows, n_cols), dtype=bool)
     for plane in x:  # slice by slice: no full-volume boolean copy
         occupied |= plane > 0
     rows, cols = np.flatnonzero(occupied.any(axis=1)), np.flatnonzero(occupied.any(axis=0))
     if rows.size == 0:
         return slice(0, 0), slice(0, 0)
-    box = []
-    for found, n in ((rows, occupied.shape[0]), (cols, occupied.shape[1])):
+    box: list[slice] = []
+    for found, n in ((rows, n_rows), (cols, n_cols)):
         first, last = int(found[0]) - BODY_MARGIN_PX, int(found[-1]) + 1 + BODY_MARGIN_PX
         size = min(n, -(-(last - first) // divisor) * divisor)
         start = min(max(0, first - (size - (last - first)) // 2), n - size)
         box.append(slice(max(0, start), max(0, start) + size))
-    if all(b.start == 0 and b.stop == n for b, n in zip(box, occupied.shape, strict=True)):
+    if box[0] == slice(0, n_rows) and box[1] == slice(0, n_cols):
         return None
     return box[0], box[1]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,7 +185,7 @@ def load_bundle(directory: Path) -> LoadedModel:
         raise ModelLoadError(f"{meta_path}: not a readable MONAI bundle metadata file ({exc})") from None
     fmt = meta.get("network_data_format") or {}
     image = (fmt.get("inputs") or {}).get("image") or {}
-    pred = next(iter((fmt.get("outputs") or {}).values()), {})
+    pred: dict[str, Any] = next(iter((fmt.get("outputs") or {}).values()), {})
     shape = list(image.get("spatial_shape") or [])
     data: dict[str, Any] = {
         "name": meta.get("name") or directory.name,
@@ -297,7 +297,7 @@ def _bundle_transforms(directory: Path, warnings: list[str]) -> dict[str, Any]:
     return found
 
 
-def _walk(node: Any):
+def _walk(node: Any) -> Iterator[Mapping[str, Any]]:
     if isinstance(node, Mapping):
         yield node
         for value in node.values():

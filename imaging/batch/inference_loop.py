@@ -135,7 +135,7 @@ class CrossStudyBatcher:
         prepared = chunk.unit.prepared
         box = prepared.boxes[chunk.model]
         if box is None:
-            return tuple(prepared.inputs[chunk.model].shape[1:])
+            return tuple(prepared.queued(chunk.model)[0].shape[1:])
         return (box[0].stop - box[0].start, box[1].stop - box[1].start)
 
     def _full_batch_available(self, queue: deque[_Chunk]) -> bool:
@@ -168,7 +168,8 @@ class CrossStudyBatcher:
         context = self.models[chunks[0].model].spec.context_slices
         parts = []
         for c in chunks:
-            stack = context_stack(c.unit.prepared.inputs[c.model], np.arange(c.start, c.stop), context)
+            x, _ = c.unit.prepared.queued(c.model)
+            stack = context_stack(x, np.arange(c.start, c.stop), context)
             box = c.unit.prepared.boxes[c.model]
             parts.append(stack if box is None else crop(stack, box))
         return np.ascontiguousarray(np.concatenate(parts))
@@ -188,10 +189,11 @@ class CrossStudyBatcher:
             for c in chunks:
                 n = c.stop - c.start
                 prepared = c.unit.prepared
-                shape, scale, box = prepared.decoded.model_volume.shape, prepared.scales[m], prepared.boxes[m]
+                (x, scale), box = prepared.queued(m), prepared.boxes[m]
+                shape = prepared.decoded.model_volume.shape
                 part = logits[offset : offset + n]
                 if box is not None:
-                    part = predictor.paste(part, box, prepared.inputs[m].shape[1:])
+                    part = predictor.paste(part, box, x.shape[1:])
                 for h, p in enumerate(predictor.head_probabilities(part)):
                     up = upsample_in_plane(p, shape[1:], scale[1:])
                     c.unit.labels[m][h][c.start : c.stop] = labels_of(up)

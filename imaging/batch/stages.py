@@ -62,6 +62,17 @@ class Prepared:
     boxes: tuple[tuple[slice, slice] | None, ...] = (None,)  # per model: the unit's body box
     timings: dict[str, float] = field(default_factory=dict)
 
+    def queued(self, model: int) -> tuple[np.ndarray, np.ndarray]:
+        """Model-grid input and scale of a model whose slices join cross-study batches.
+
+        Raises:
+            ValueError: that model runs per unit (or not at all) for this unit.
+        """
+        x, scale = self.inputs[model], self.scales[model]
+        if x is None or scale is None:
+            raise ValueError(f"model {model} has no batched input for unit {self.key}")
+        return x, scale
+
 
 @dataclass(frozen=True)
 class FinishOptions:

@@ -76,11 +76,12 @@ def select_sites(
     notes: list[str] = []
     scores: dict[str, float] = {}
 
-    vertebrae = {v: getattr(dxa.site(v), score) for v in VERTEBRAE}
-    vertebrae = {v: s for v, s in vertebrae.items() if s is not None}
+    per_vertebra = {v: getattr(dxa.site(v), score) for v in VERTEBRAE}
+    vertebrae: dict[str, float] = {v: s for v, s in per_vertebra.items() if s is not None}
     # ISCD's exclusion rule is stated on T-scores; under the Z-score reading, neighbour differences in
     # Z are used when no T-scores were reported (both are offsets of the same BMD at a vertebra).
-    t_vertebrae = {v: dxa.site(v).t_score for v in VERTEBRAE if dxa.site(v).t_score is not None}
+    t_scores = {v: dxa.site(v).t_score for v in VERTEBRAE}
+    t_vertebrae: dict[str, float] = {v: t for v, t in t_scores.items() if t is not None}
     excluded = excluded_vertebrae(t_vertebrae or vertebrae)
     total = getattr(dxa.site(SPINE_TOTAL), score)
     spine_usable = False

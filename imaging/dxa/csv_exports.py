@@ -129,20 +129,20 @@ def _apex_row(row: Mapping[str, str], source: str) -> DxaResult:
             bone[what] = Site(sites.format(side))
         elif row.get(f"{what}_BMD"):
             warnings.append(f"{what}_BMD present but {column} is empty: side unknown, value not reported")
-    sites = {}
+    values: dict[Site, SiteValues] = {}
     has_scores = any(c.endswith("_TSCORE") for c in row)
     for prefix, site in bone.items():
         bmd = _num(row, f"{prefix}_BMD", warnings)
         if bmd is not None:
             t, z = _num(row, f"{prefix}_TSCORE", warnings), _num(row, f"{prefix}_ZSCORE", warnings)
-            sites[site] = SiteValues(bmd, t, z)
-    if sites and not has_scores:
+            values[site] = SiteValues(bmd, t, z)
+    if values and not has_scores:
         warnings.append("APEX database exports store no T- or Z-scores: t_score/z_score are null")
     return assemble(
         Vendor.HOLOGIC,
         ReportFormat.HOLOGIC_APEX_CSV,
         patient,
-        sites,
+        values,
         regions,
         warnings,
         source,

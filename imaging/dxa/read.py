@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pydicom
 
@@ -21,7 +22,7 @@ from imaging.dxa.csv_exports import csv_kind, read_csv_export, read_header
 from imaging.dxa.ge_sr import is_ge_dxa_sr, is_sr, meaning, read_ge_sr
 from imaging.dxa.ge_xml import read_ge_xml, results_xml
 from imaging.dxa.hologic_sc import read_hologic_sc, text_block
-from imaging.dxa.model import DxaResult, Patient
+from imaging.dxa.model import DxaResult, Patient, Region, RegionMass, Site, SiteValues
 from imaging.ingest.model import FileProblem, IngestError
 
 DicomReader = Callable[[pydicom.Dataset, str], DxaResult]
@@ -117,7 +118,7 @@ def merge_visits(results: Iterable[DxaResult]) -> list[DxaResult]:
     """One result per (patient id, vendor, format, exam date), in first-seen order."""
     groups: dict[tuple[object, ...], list[DxaResult]] = {}
     for result in results:
-        key = (result.patient.id, result.vendor, result.format, result.exam_date)
+        key: tuple[object, ...] = (result.patient.id, result.vendor, result.format, result.exam_date)
         if result.patient.id is None:  # without an id nothing says two reports are the same person
             key = (*key, result.source)
         groups.setdefault(key, []).append(result)
@@ -126,20 +127,20 @@ def merge_visits(results: Iterable[DxaResult]) -> list[DxaResult]:
 
 def _merge(group: list[DxaResult]) -> DxaResult:
     warnings = [w for r in group for w in r.reading_warnings]
-    sites: dict = {}
-    regions: dict = {}
+    sites: dict[Site, SiteValues] = {}
+    regions: dict[Region, RegionMass] = {}
     for r in group:
-        for site, values in r.sites.items():
-            if site in sites and sites[site] != values:
+        for site, site_values in r.sites.items():
+            if site in sites and sites[site] != site_values:
                 warnings.append(
                     f"{site.value} differs between {group[0].source} and {r.source}: kept the first"
                 )
-            sites.setdefault(site, values)
+            sites.setdefault(site, site_values)
         for region, mass in r.body_composition.regions.items():
             if region in regions and regions[region] != mass:
                 warnings.append(f"region {region.value} differs between reports: kept the first")
             regions.setdefault(region, mass)
-    fields = {}
+    fields: dict[str, Any] = {}  # Patient field name -> the first report's value
     for name in ("id", "sex", "age_years", "height_m", "weight_kg"):
         values = [getattr(r.patient, name) for r in group if getattr(r.patient, name) is not None]
         if len({round(v, 3) if isinstance(v, float) else v for v in values}) > 1:

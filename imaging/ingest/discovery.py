@@ -222,14 +222,15 @@ def _classify(source: Source, data: BinaryIO | None, found: Discovery, seen: dic
         return
     instance = Instance(source, ds)
     uid = _sop_instance_uid(ds)
-    if uid in seen:
+    if uid is not None and uid in seen:  # files without a UID are not copies of one another
         first = seen[uid]
         same = _same_bytes(first.source, source)
         how = "identical copy" if same else "bytes differ (another encoding or an edited copy)"
         reason = f"duplicate SOPInstanceUID {uid} of {first.source}: {how}; kept {first.source}"
         found.problems.append(FileProblem(str(source), reason))
         return
-    seen[uid] = instance
+    if uid is not None:
+        seen[uid] = instance
     found.instances.append(instance)
     if not has_pixels:
         found.without_pixels.add(source)

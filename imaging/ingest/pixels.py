@@ -186,9 +186,9 @@ def rescale_into(stored: np.ndarray, rescale: Rescale, out: np.ndarray) -> None:
     if np.issubdtype(out.dtype, np.integer):
         tmp = stored.astype(np.int64 if out.dtype == np.int32 else np.int32)
         if rescale.slope != 1:
-            tmp *= int(rescale.slope)
+            np.multiply(tmp, int(rescale.slope), out=tmp)
         if rescale.intercept:
-            tmp += int(rescale.intercept)
+            np.add(tmp, int(rescale.intercept), out=tmp)
         out[...] = tmp
     else:
         out[...] = stored.astype(np.float64) * rescale.slope + rescale.intercept

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pydicom
@@ -38,6 +39,8 @@ CONTRAST_WORDS = re.compile(
 NO_CONTRAST_WORDS = re.compile(
     r"NON[\s-]?CON|\bNATIV|\bW/?O\b|\bWITHOUT\b|\bNECT\b|\bC-|\bPLAIN\b", re.IGNORECASE
 )
+
+T = TypeVar("T")
 
 
 class Orientation(Enum):
@@ -172,8 +175,8 @@ def _entries_for_group(group: _Group) -> list[SeriesEntry]:
             split_label = f"split from series {number if number is not None else series}: mixed {why}"
         entry = _make_entry(group, sub_key, split_label, insts, multi_echo)
         if multiplane_localizer and entry.kind in (*ANALYSABLE_KINDS, SeriesKind.MR_OTHER):
-            why = ("localizer: few slices in several planes",)
-            entry = replace(entry, kind=SeriesKind.LOCALIZER, reasons=why)
+            reasons = ("localizer: few slices in several planes",)
+            entry = replace(entry, kind=SeriesKind.LOCALIZER, reasons=reasons)
         entries.append(entry)
     return entries
 
@@ -337,7 +340,7 @@ def _iop(h: pydicom.Dataset) -> np.ndarray | None:
     if value is None:
         value = _functional(h, "PlaneOrientationSequence", "ImageOrientationPatient", list)
     try:
-        iop = np.asarray([float(v) for v in value], dtype=np.float64)  # type: ignore[union-attr]
+        iop = np.asarray([float(v) for v in value], dtype=np.float64)
     except (TypeError, ValueError):
         return None
     if iop.shape != (6,) or not np.all(np.isfinite(iop)):
@@ -350,7 +353,7 @@ def _iop(h: pydicom.Dataset) -> np.ndarray | None:
 
 def _positions(h: pydicom.Dataset) -> list[np.ndarray]:
     """ImagePositionPatient of the instance, or of every frame of an enhanced multi-frame instance."""
-    values: list[object] = []
+    values: list[Any] = []  # header values: anything a file holds, checked below
     if h.get("ImagePositionPatient") is not None:
         values = [h.ImagePositionPatient]
     else:
@@ -361,7 +364,7 @@ def _positions(h: pydicom.Dataset) -> list[np.ndarray]:
     out = []
     for value in values:
         try:
-            pos = np.asarray([float(v) for v in value], dtype=np.float64)  # type: ignore[union-attr]
+            pos = np.asarray([float(v) for v in value], dtype=np.float64)
         except (TypeError, ValueError):
             continue
         if pos.shape == (3,) and np.all(np.isfinite(pos)):
@@ -399,14 +402,16 @@ def _spacing_notes(insts: Iterable[Instance], iop: np.ndarray | None) -> list[st
 
 def _pixel_spacing(h: pydicom.Dataset) -> tuple[float, float] | None:
     value = _functional(h, "PixelMeasuresSequence", "PixelSpacing", list)
+    if value is None:
+        return None
     try:
-        row, col = (float(v) for v in value)  # type: ignore[union-attr]
+        row, col = (float(v) for v in value)
     except (TypeError, ValueError):
         return None
     return (row, col) if row > 0 and col > 0 and np.isfinite(row + col) else None
 
 
-def _functional(h: pydicom.Dataset, macro: str, keyword: str, cast: type) -> object:
+def _functional(h: pydicom.Dataset, macro: str, keyword: str, cast: Callable[[Any], T]) -> T | None:
     """A value from the top level, else from the shared or first per-frame functional group."""
     value = h.get(keyword)
     if value is None:

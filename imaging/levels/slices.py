@@ -88,7 +88,8 @@ def vertebral_body(vertebra: np.ndarray, volume: Volume) -> VertebralBody:
     the cost on 512x512 series; the box comes from axis projections, cheaper than labelling.
     """
     disk = inplane_disk(volume, BODY_OPENING_RADIUS_MM)
-    shape = tuple(int(n) for n in vertebra.shape)
+    n_slices, n_rows, n_cols = (int(n) for n in vertebra.shape)
+    shape = (n_slices, n_rows, n_cols)
     ks = np.flatnonzero(vertebra.any(axis=(1, 2)))
     if ks.size == 0:
         return VertebralBody((slice(0, 0),) * 3, np.zeros((0, 0, 0), dtype=bool), shape)

@@ -42,7 +42,7 @@ class Column:
         ok = np.isfinite(self.x_mm)
         if not ok.any():
             raise ValueError("column has no slices")
-        return tuple(np.interp(k, k[ok], v[ok]) for v in (self.x_mm, self.y_mm, self.half_width_mm))  # type: ignore[return-value]
+        return tuple(np.interp(k, k[ok], v[ok]) for v in (self.x_mm, self.y_mm, self.half_width_mm))
 
 
 @dataclass(frozen=True)

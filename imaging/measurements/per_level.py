@@ -104,7 +104,7 @@ def measure_levels(
     partial = list((seg.meta.get("partial") or {}).get("cannot_derive", []))
     for name, level in sorted(slices.items(), key=lambda kv: MEASURED_LEVELS.index(kv[0])):
         entry = _slice_entry(volume, level, tissue, hu, height_m, contrast)
-        if is_ct:
+        if hu is not None:  # CT
             entry.update(_trabecular(volume, seg, level, hu, warnings))
         else:
             entry.update(trabecular_hu_mean=None, trabecular_hu_median=None)
@@ -306,7 +306,7 @@ def _level_volumes(volume: Volume, seg: Segmentation, name: str, tissue: LabelMa
     if span.size == 0:
         return {}
     slices = np.arange(span[0], span[-1] + 1)
-    out = {k: _round(v) for k, v in volumes_ml(tissue, _voxel_mm3(volume), slices).items()}
+    out: dict[str, Any] = {k: _round(v) for k, v in volumes_ml(tissue, _voxel_mm3(volume), slices).items()}
     n = volume.shape[0]
     out["volume_slices"] = [int(slices[0]), int(slices[-1])]
     out["volume_complete"] = bool(n > 1 and slices[0] > 0 and slices[-1] < n - 1)

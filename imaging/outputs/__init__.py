@@ -121,10 +121,11 @@ def write_series_outputs(
 
     seg = segments = None
     try:
-        seg, segments = build_seg(
+        built, segments = build_seg(
             volume, source_datasets, tissue, vertebrae, results["model"], software_version=version
         )
-        files.append(write_with(folder / "seg.dcm", lambda tmp: seg.save_as(tmp, enforce_file_format=True)))
+        files.append(write_with(folder / "seg.dcm", lambda tmp: built.save_as(tmp, enforce_file_format=True)))
+        seg = built
     except (ValueError, TypeError, AttributeError) as exc:  # highdicom refuses inconsistent sources this way
         seg = None
         problems.append(f"seg.dcm not written: {exc}")

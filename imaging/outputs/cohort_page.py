@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from imaging.classification import criteria as C
@@ -64,7 +64,8 @@ _DPI = 100
 #: Only these PNG text chunks would vary between matplotlib versions/runs; None drops them.
 _PNG_METADATA = {"Software": None}
 _HU_BIN_WIDTH = 10.0
-_LINE_STYLES = ("-", "--", ":", "-.")
+LineStyle = Literal["-", "--", ":", "-."]
+_LINE_STYLES: tuple[LineStyle, ...] = ("-", "--", ":", "-.")
 _CUTOFF_COLOURS = ("#7b3294", "#008837", "#c51b7d", "#4d4d4d")
 
 _CSS = (
@@ -183,7 +184,7 @@ def _smi_cutoffs() -> list[tuple[str, C.Cutoff]]:
 
 def smi_by_sex_png(rows: Sequence[Mapping[str, str]]) -> bytes:
     """Strip + box plot of L3 SMI for men and women, with each sex's cut-off lines and their source."""
-    groups = {sex: [] for sex in (Sex.MALE, Sex.FEMALE)}
+    groups: dict[Sex, list[float]] = {sex: [] for sex in (Sex.MALE, Sex.FEMALE)}
     for row in rows:
         smi, sex = _float(row, SMI_COLUMN), _sex(row)
         if smi is not None and sex is not None:
@@ -198,7 +199,8 @@ def smi_by_sex_png(rows: Sequence[Mapping[str, str]]) -> bytes:
         style = _LINE_STYLES[i % len(_LINE_STYLES)]
         colour = _CUTOFF_COLOURS[i % len(_CUTOFF_COLOURS)]
         for x, value in ((0, cutoff.male), (1, cutoff.female)):
-            ax.hlines(value, x - 0.4, x + 0.4, colors=colour, linestyles=style)
+            if value is not None:
+                ax.hlines(value, x - 0.4, x + 0.4, colors=colour, linestyles=style)
         ax.plot(
             [],
             [],
@@ -226,8 +228,9 @@ def l1_hu_png(rows: Sequence[Mapping[str, str]]) -> bytes:
             by_contrast[contrast if contrast in by_contrast else "unknown"].append(hu)
     thresholds = (C.CT_L1_SPECIFIC, C.CT_L1_SENSITIVE, C.CT_L1_NPV)
     values = [v for vs in by_contrast.values() for v in vs]
-    low = math.floor(min([*values, *(t.male for t in thresholds)]) / _HU_BIN_WIDTH) - 1
-    high = math.ceil(max([*values, *(t.male for t in thresholds)]) / _HU_BIN_WIDTH) + 1
+    cut_hu = [t.male for t in thresholds if t.male is not None]  # Pickhardt's: one value for both sexes
+    low = math.floor(min([*values, *cut_hu]) / _HU_BIN_WIDTH) - 1
+    high = math.ceil(max([*values, *cut_hu]) / _HU_BIN_WIDTH) + 1
     bins = [b * _HU_BIN_WIDTH for b in range(low, high + 1)]
     fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
@@ -248,6 +251,8 @@ def l1_hu_png(rows: Sequence[Mapping[str, str]]) -> bytes:
             for patch in patch_set:
                 patch.set_hatch(styles[key][1])
     for i, cutoff in enumerate(thresholds):
+        if cutoff.male is None:
+            continue
         ax.axvline(
             cutoff.male,
             color="black",

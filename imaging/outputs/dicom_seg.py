@@ -197,9 +197,9 @@ def build_seg(
     planes = np.zeros((len(specs), len(slices), *volume.shape[1:]), dtype=bool)
     arrays = {name: m.array[slices] for name, m in maps.items()}
     for spec in specs:
-        np.equal(
-            arrays[spec.source_map], maps[spec.source_map].value_of(spec.name), out=planes[spec.number - 1]
-        )
+        value = maps[spec.source_map].value_of(spec.name)
+        if value is not None:  # a name absent from its map leaves the plane empty
+            np.equal(arrays[spec.source_map], value, out=planes[spec.number - 1])
     stacked = np.moveaxis(planes, 0, -1)
     positions, orientation, measures = grid_geometry(volume, slices)
     seg = hd.seg.Segmentation(

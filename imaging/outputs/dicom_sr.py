@@ -135,17 +135,10 @@ def _group(
     if not measurements:
         return None
     tracking = hd.sr.TrackingIdentifier(uid=generate_uid(), identifier=f"{level} {group.label}")
-    common = {
-        "tracking_identifier": tracking,
-        "finding_type": group.finding,
-        "algorithm_id": algorithm,
-        "finding_sites": [site],
-        "measurements": measurements,
-    }
     k = int(entry["slice_index"])
     number = segment_numbers.get(group.tissue)
     frame = seg_frames.get((number, k)) if number is not None else None
-    if seg is not None and frame is not None and slice_sources:
+    if seg is not None and number is not None and frame is not None and slice_sources:
         src = slice_sources[0]
         referenced = hd.sr.ReferencedSegmentationFrame(
             sop_class_uid=seg.SOPClassUID,
@@ -154,11 +147,25 @@ def _group(
             segment_number=number,
             source_image=hd.sr.SourceImageForSegmentation(src.SOPClassUID, src.SOPInstanceUID),
         )
-        return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(referenced_segment=referenced, **common)
+        return hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=tracking,
+            referenced_segment=referenced,
+            finding_type=group.finding,
+            algorithm_id=algorithm,
+            finding_sites=[site],
+            measurements=measurements,
+        )
     sources = [
         hd.sr.SourceImageForMeasurementGroup(ds.SOPClassUID, ds.SOPInstanceUID) for ds in slice_sources
     ]
-    return hd.sr.MeasurementsAndQualitativeEvaluations(source_images=sources or None, **common)
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=tracking,
+        source_images=sources or None,
+        finding_type=group.finding,
+        algorithm_id=algorithm,
+        finding_sites=[site],
+        measurements=measurements,
+    )
 
 
 def build_sr(

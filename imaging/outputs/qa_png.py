@@ -78,7 +78,7 @@ def display_size(rows: int, cols: int, row_mm: float, col_mm: float) -> tuple[in
 
 def png_size(view: SliceView) -> tuple[int, int]:
     """(width, height) of the whole PNG for ``view``."""
-    width, height = display_size(*view.image.shape, view.row_mm, view.col_mm)
+    width, height = display_size(view.image.shape[0], view.image.shape[1], view.row_mm, view.col_mm)
     return width + PANEL_WIDTH_PX, height
 
 
@@ -119,7 +119,7 @@ def _fmt(value: Any, unit: str) -> str:
 
 def render(view: SliceView, level: str, entry: Mapping[str, Any]) -> bytes:
     """PNG bytes of the overlay plus the side panel for ``level`` (``entry`` is its results.json dict)."""
-    width, height = display_size(*view.image.shape, view.row_mm, view.col_mm)
+    width, height = display_size(view.image.shape[0], view.image.shape[1], view.row_mm, view.col_mm)
     picture = Image.fromarray(_overlay(view), mode="RGB").resize((width, height), Image.Resampling.NEAREST)
     canvas = Image.new("RGB", (width + PANEL_WIDTH_PX, height), (16, 16, 16))
     canvas.paste(picture, (0, 0))

@@ -126,8 +126,9 @@ def dixon_fat_fraction(volumes: Mapping[DixonComponent, Volume]) -> DixonFatFrac
             water, fat, background_noise_sd(noise_image), source="scanner_water_fat", folded=False
         )
     elif {DixonComponent.IN_PHASE, DixonComponent.OPPOSED_PHASE} <= have:
-        water, fat = water_fat_from_in_opposed(ip.array, volumes[DixonComponent.OPPOSED_PHASE].array)
-        ff = fat_fraction(water, fat, background_noise_sd(ip.array), source="ip_op_magnitude", folded=True)
+        in_phase = volumes[DixonComponent.IN_PHASE].array
+        water, fat = water_fat_from_in_opposed(in_phase, volumes[DixonComponent.OPPOSED_PHASE].array)
+        ff = fat_fraction(water, fat, background_noise_sd(in_phase), source="ip_op_magnitude", folded=True)
         warnings.append(
             "no scanner water/fat images: fat fraction derived from in/opposed-phase magnitudes and folded "
             "into 0-50 %; marrow values near or above 50 % cannot be told apart"

@@ -7,6 +7,7 @@ Values and sources are from ../shared/reference/clinical-criteria.md. The ``mark
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class HuWindow:
     source: str
     mark: str = "checked"
 
-    def contains(self, hu):  # works on scalars and numpy arrays alike
+    def contains(self, hu: Any) -> Any:  # works on scalars and numpy arrays alike
         return (hu >= self.low) & (hu <= self.high)
 
     def describe(self) -> dict[str, object]:

@@ -19,8 +19,10 @@ image an MR network reads (imaging.pipeline.mr_metrics.network_image gives it th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +93,7 @@ def sample_phantom_settings(
         "imat_fraction": (0.0, 0.2),
         "muscle_hu": (5.0, 65.0),
     }
-    drawn = {k: float(rng.uniform(*r)) for k, r in wide.items() if rng.random() < 0.5}
+    drawn: dict[str, Any] = {k: float(rng.uniform(*r)) for k, r in wide.items() if rng.random() < 0.5}
     params = replace(params, **drawn)
     px = pixel_mm * float(rng.uniform(0.9, 1.1))
     matrix = round(fov_mm / px)
@@ -188,7 +190,11 @@ def phantom_case_path(cache_dir: Path, seed: int, modality: str) -> Path:
 
 
 def ensure_phantom_cases(
-    cache_dir: Path, seeds: list[int], modality: str = "CT", pixel_mm: float = 1.5, log=print
+    cache_dir: Path,
+    seeds: list[int],
+    modality: str = "CT",
+    pixel_mm: float = 1.5,
+    log: Callable[[str], None] | None = print,
 ) -> list[Path]:
     """Render (or reuse from the cache) one case per seed; returns the case files in seed order."""
     cache_dir = Path(cache_dir)
@@ -208,11 +214,15 @@ def write_case(case: Case, path: Path) -> Path:
     """Atomically write a case as compressed npz (image as float32, targets as uint16)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
-    arrays = {"image": case.image.astype(np.float32), "target": case.target.astype(np.uint16)}
+    arrays: dict[str, np.ndarray] = {
+        "image": case.image.astype(np.float32),
+        "target": case.target.astype(np.uint16),
+    }
     if case.tissue is not None:
         arrays["tissue"] = case.tissue.astype(np.uint8)
     meta = {k: getattr(case, k) for k in ("name", "spacing_kji", "modality", "source", "train_slices")}
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    # numpy's stub types every **kwds value like allow_pickle (bool): a known mypy limit, not an error
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
     tmp.replace(path)
     return path
 
@@ -294,7 +304,12 @@ def read_dicom_series(folder: Path) -> Volume:
 
 
 def labelled_case(
-    name: str, volume: Volume, label_path: Path, pixel_mm: float, source: str, exclude_slices=()
+    name: str,
+    volume: Volume,
+    label_path: Path,
+    pixel_mm: float,
+    source: str,
+    exclude_slices: Sequence[int] = (),
 ) -> Case:
     """A series plus a label file (NIfTI, DICOM SEG, .tag; TotalSegmentator maps too) as a Case.
 

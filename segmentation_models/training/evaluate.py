@@ -180,7 +180,10 @@ class PhantomEvaluation:
 
 
 def score_phantom_cases(
-    cases: Sequence[EvalCase], segmenter: Segmenter, standard: bool = False, log=print
+    cases: Sequence[EvalCase],
+    segmenter: Segmenter,
+    standard: bool = False,
+    log: Callable[[str], None] = print,
 ) -> PhantomEvaluation:
     """Dice of ``segmenter``'s tissue labels against reference standard and geometric truth, pooled."""
     if not cases:
@@ -243,7 +246,10 @@ def model_segmenter(model: Any) -> Segmenter:
     def run(case: Any) -> LabelMap:
         volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), {"modality": case.modality})
         opts = InferenceOptions(device="cpu", batch_size=4)
-        return segment(volume, model, opts, fat_fraction_pct=case.fat_fraction).tissue
+        tissue = segment(volume, model, opts, fat_fraction_pct=case.fat_fraction).tissue
+        if tissue is None:
+            raise ValueError(f"model {model.spec.name!r} gives no tissue labels: nothing to score")
+        return tissue
 
     return run
 
@@ -252,7 +258,7 @@ def evaluate_phantoms(
     model: Any,
     seeds: Sequence[int],
     pixel_mm: float = 0.8,
-    log=print,
+    log: Callable[[str], None] = print,
     standard: bool = False,
     segmenter: Segmenter | None = None,
     explain: bool = True,
@@ -295,6 +301,8 @@ def evaluate_real_ct(
     ref = load_precomputed(Path(ts_labels), volume)
     seg = segment(volume, model, InferenceOptions(device="cpu", batch_size=4))
     pred_c, ref_c = seg.compartments, ref.compartments
+    if pred_c is None or ref_c is None:
+        raise ValueError(f"{dicom_dir}: no compartments to compare (model or reference labels)")
     names = {"paraspinal": "paraspinal", "psoas": "psoas", "bone": "bone"}
     held = np.zeros(volume.shape[0], dtype=bool)
     held[list(held_out)] = True

@@ -210,7 +210,15 @@ def validate(network: Any, spec: ModelSpec, cases: Sequence[Case], device: Any) 
     return {f"dice_{names[c]}": float(2 * inter[c] / total[c]) for c in range(1, n) if total[c] > 0}
 
 
-def _batch(it, config, spec, cases, images, sampler, transform):
+def _batch(
+    it: int,
+    config: TrainConfig,
+    spec: ModelSpec,
+    cases: Sequence[Case],
+    images: Sequence[np.ndarray],
+    sampler: SliceSampler,
+    transform: Any,
+) -> tuple[Any, Any]:
     import torch
 
     rng = np.random.default_rng([config.seed, it])
@@ -236,7 +244,9 @@ def _schedule(config: TrainConfig) -> Callable[[int], float]:
     return factor
 
 
-def _save(work_dir: Path, network, opt, sched, scaler, it: int, config: TrainConfig) -> None:
+def _save(
+    work_dir: Path, network: Any, opt: Any, sched: Any, scaler: Any, it: int, config: TrainConfig
+) -> None:
     import torch
 
     tmp = work_dir / (CHECKPOINT + ".tmp")
