@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from imaging.series_facts import SeriesFacts
+
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
@@ -28,13 +30,13 @@ LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 class Volume:
     """Voxel array in ``[slice, row, column]`` order plus the affine to LPS millimetres.
 
-    ``meta`` carries series-level facts later stages need (modality, rescale, kernel, contrast,
-    patient data); it is a plain dict of JSON-serialisable values so results can copy from it.
+    ``meta`` carries the series' facts later stages need (modality, kernel, contrast, patient data,
+    what assembly corrected) as one typed, frozen :class:`~imaging.series_facts.SeriesFacts`.
     """
 
     array: np.ndarray
     affine: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: SeriesFacts = field(default_factory=SeriesFacts)
 
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
@@ -85,11 +87,12 @@ class Volume:
         kji = np.atleast_2d(np.asarray(kji, dtype=np.float64))
         return kji @ self.affine[:3, :3].T + self.affine[:3, 3]
 
-    def with_array(self, array: np.ndarray, **meta: Any) -> Volume:
-        """Same geometry, new voxels (e.g. a label map on the input grid)."""
+    def with_array(self, array: np.ndarray, meta: SeriesFacts | None = None) -> Volume:
+        """Same geometry, new voxels (e.g. a label map on the input grid), and the same facts unless
+        others are given."""
         if array.shape != self.array.shape:
             raise ValueError(f"shape {array.shape} does not match volume grid {self.array.shape}")
-        return replace(self, array=array, meta={**self.meta, **meta})
+        return replace(self, array=array, meta=self.meta if meta is None else meta)
 
 
 def nifti_affine(volume: Volume) -> np.ndarray:
@@ -116,7 +119,7 @@ def to_nifti(volume: Volume, path: str | Path, dtype: Any | None = None) -> Path
     return path
 
 
-def from_nifti(path: str | Path, meta: dict[str, Any] | None = None) -> Volume:
+def from_nifti(path: str | Path, meta: SeriesFacts | None = None) -> Volume:
     """Read a NIfTI into the project convention (array [slice,row,column], LPS affine)."""
     import nibabel as nib
 
@@ -131,4 +134,4 @@ def from_nifti(path: str | Path, meta: dict[str, Any] | None = None) -> Volume:
     swap = np.zeros((4, 4))
     swap[0, 2] = swap[1, 1] = swap[2, 0] = swap[3, 3] = 1.0
     affine = LPS_TO_RAS @ img.affine @ swap
-    return Volume(np.ascontiguousarray(np.transpose(data, (2, 1, 0))), affine, dict(meta or {}))
+    return Volume(np.ascontiguousarray(np.transpose(data, (2, 1, 0))), affine, meta or SeriesFacts())

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from imaging.series_facts import SeriesFacts
 from imaging.volume import Volume
 
 if TYPE_CHECKING:
@@ -106,11 +107,11 @@ class Grid:
         origin_along = float(self.affine[:3, 3] @ self.slice_normal)
         return origin_along + np.asarray(k, dtype=np.float64) * float(self.spacing_kji[0])
 
-    def volume(self, array: np.ndarray, **meta: object) -> Volume:
+    def volume(self, array: np.ndarray, meta: SeriesFacts | None = None) -> Volume:
         """Wrap an array sampled on this grid as a project :class:`Volume`."""
         if tuple(array.shape) != self.shape:
             raise ValueError(f"array shape {array.shape} does not match grid {self.shape}")
-        return Volume(array, np.array(self.affine), dict(meta))
+        return Volume(array, np.array(self.affine), meta or SeriesFacts())
 
 
 def axial_grid(

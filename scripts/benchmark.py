@@ -227,6 +227,7 @@ def resampled_sample(n: int):  # -> tuple[Volume, Grid]
 
     from imaging.ingest.assemble import assemble_volume
     from imaging.ingest.discovery import discover
+    from imaging.series_facts import Modality, SeriesFacts
     from imaging.volume import Volume
 
     volume = assemble_volume(discover(SAMPLE_CT).instances)
@@ -243,7 +244,8 @@ def resampled_sample(n: int):  # -> tuple[Volume, Grid]
         col_dir=tuple(axes[:, 1] / np.linalg.norm(axes[:, 1])),
         pixel_mm=(float(np.linalg.norm(axes[:, 1])), float(np.linalg.norm(axes[:, 2]))),
     )
-    return Volume(np.round(hu).astype(np.int16), affine, {"modality": "CT"}), grid
+    facts = SeriesFacts(modality=Modality.CT, modality_code="CT", units="HU")
+    return Volume(np.round(hu).astype(np.int16), affine, facts), grid
 
 
 def ensure_batch_archive(cache: Path, studies: int, n: int) -> Path:

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RANK = {
     "imaging": 0,  # the package itself (version)
     "imaging.plausible": 0,
+    "imaging.series_facts": -1,  # what a Volume carries: below the Volume
     "imaging.volume": 0,
     "imaging.ingest": 1,
     "imaging.dxa": 2,  # reads DXA reports (DICOM through ingest)

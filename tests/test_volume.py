@@ -6,6 +6,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume, from_nifti, to_nifti
 
 
@@ -21,7 +22,7 @@ def _oblique_volume() -> Volume:
     affine[:3, 1] = col_dir * 0.8  # row
     affine[:3, 2] = row_dir * 0.7  # column
     affine[:3, 3] = [-100.0, 50.0, 30.0]
-    return Volume(array, affine, {"modality": "CT"})
+    return Volume(array, affine, SeriesFacts(modality=Modality.CT))
 
 
 def test_spacing_and_positions_follow_the_documented_axes() -> None:

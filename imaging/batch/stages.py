@@ -115,8 +115,7 @@ def prepare(key: str, choice: StudyChoice, specs: Sequence[ModelSpec]) -> Prepar
         decoded_at = time.perf_counter()
         # What the networks read (MR Dixon: the in-phase image on the reference grid), as analyze does.
         image = decoded.model_volume
-        modality = str(image.meta.get("modality") or "")
-        fit = fitting_models(specs, modality)
+        fit = fitting_models(specs, image.meta.modality.value)
         inputs: list[np.ndarray | None] = [None] * len(specs)
         scales: list[np.ndarray | None] = [None] * len(specs)
         boxes: list[tuple[slice, slice] | None] = [None] * len(specs)

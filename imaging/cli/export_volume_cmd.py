@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     volume = assemble_volume(entry.instances)
     write_atomically(volume, target)
     out.write(summary_line(volume, target, entry) + "\n")
-    for note in [*volume.meta.get("corrections", []), *volume.meta.get("warnings", [])]:
+    for note in [*volume.meta.corrections, *volume.meta.warnings]:
         out.write(f"  note: {note}\n")
     for problem in found.problems:
         print(f"bonemuscle export-volume: skipped {problem.source}: {problem.reason}", file=sys.stderr)
@@ -121,7 +121,7 @@ def write_atomically(volume: Volume, target: Path) -> Path:
 def summary_line(volume: Volume, target: Path, entry: SeriesEntry) -> str:
     k, j, i = volume.shape
     sx, sy, sz = volume.spacing_xyz
-    units = volume.meta.get("units") or "stored units x rescale"
+    units = volume.meta.units or "stored units x rescale"
     return (
         f"wrote {target}: {entry.label}, {i}x{j}x{k} voxels (columns x rows x slices), "
         f"spacing {sx:.4g} x {sy:.4g} x {sz:.4g} mm, {volume.array.dtype} {units}"

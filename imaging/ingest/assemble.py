@@ -17,6 +17,7 @@ Every refusal is an :class:`IngestError` naming the series (and file) and the fa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -74,21 +75,20 @@ def assemble_volume(instances: Sequence[Instance], *, workers: int | None = None
             f"shifted in-plane by {shift_rows:.4f} rows and {shift_cols:.4f} columns per slice onto a grid "
             f"stacked along the normal (linear interpolation, uncovered voxels = {fill:g})"
         )
-    _check_tilt_tag(meta.get("gantry_tilt_deg"), stack, warnings)
-    meta.update(
-        {
-            "n_slices": int(array.shape[0]),
-            "n_instances": len(instances),
-            "slice_spacing_mm": stack.slice_spacing_mm,
-            "slice_spacing_source": spacing_source or "positions",
-            "rescale": _rescale_summary(ordered),
-            "dtype": str(array.dtype),
-            "padding": padding,
-            "tilt_deg": stack.tilt_deg,
-            "tilt_shift_px_per_slice": list(stack.shift_px_per_slice),
-            "warnings": warnings,
-            "corrections": corrections,
-        }
+    _check_tilt_tag(meta.gantry_tilt_deg, stack, warnings)
+    shift_rows, shift_cols = stack.shift_px_per_slice
+    meta = replace(
+        meta,
+        n_instances=len(instances),
+        slice_spacing_mm=stack.slice_spacing_mm,
+        slice_spacing_source=spacing_source or "positions",
+        rescale=_rescale_summary(ordered),
+        dtype=str(array.dtype),
+        padding=padding,
+        tilt_deg=stack.tilt_deg,
+        tilt_shift_px_per_slice=(float(shift_rows), float(shift_cols)),
+        warnings=tuple(warnings),
+        corrections=tuple(corrections),
     )
     return Volume(array, stack.affine, meta)
 

@@ -1,14 +1,18 @@
 """Series-level facts later stages need (identity, acquisition, patient), copied from one header.
 
 Only values present in the file are reported; an absent attribute is ``None``, never a default, so
-results can say "unknown" honestly. Everything is JSON-serialisable.
+results can say "unknown" honestly. The record is :class:`imaging.series_facts.SeriesFacts`.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import pydicom
+
+from imaging.series_facts import Modality, SeriesFacts
 
 CONTRAST_KEYS = (
     "ContrastBolusAgent",
@@ -43,50 +47,72 @@ def _plain(value: Any) -> Any:
     return str(value).strip()
 
 
-def series_meta(ds: pydicom.Dataset) -> dict[str, Any]:
+def series_meta(ds: pydicom.Dataset) -> SeriesFacts:
     """Identity, acquisition and patient facts of the series (from its first instance)."""
     kernel = _value(ds, "ConvolutionKernel")
     if isinstance(kernel, list):
         kernel = "\\".join(str(k) for k in kernel)
-    modality = _value(ds, "Modality")
-    meta: dict[str, Any] = {
-        "modality": modality,
-        "units": "HU" if modality == "CT" else None,
-        "patient_id": _value(ds, "PatientID"),
-        "study_uid": _value(ds, "StudyInstanceUID"),
-        "series_uid": _value(ds, "SeriesInstanceUID"),
-        "frame_of_reference_uid": _value(ds, "FrameOfReferenceUID"),
-        "sop_class_uid": _sop_class(ds),
-        "description": _value(ds, "SeriesDescription"),
-        "series_number": _value(ds, "SeriesNumber"),
-        "study_date": _value(ds, "StudyDate"),
-        "body_part": _value(ds, "BodyPartExamined"),
-        "kernel": kernel,
-        "kvp": _value(ds, "KVP"),
-        "slice_thickness_mm": _value(ds, "SliceThickness"),
-        "manufacturer": _value(ds, "Manufacturer"),
-        "manufacturer_model": _value(ds, "ManufacturerModelName"),
-        "patient_sex": _value(ds, "PatientSex"),
-        "patient_age": _value(ds, "PatientAge"),
-        "patient_size_m": _value(ds, "PatientSize"),
-        "patient_weight_kg": _value(ds, "PatientWeight"),
-        "contrast": {key: _value(ds, key) for key in CONTRAST_KEYS if _value(ds, key) is not None},
-        "gantry_tilt_deg": _value(ds, "GantryDetectorTilt"),
-        "image_type": _value(ds, "ImageType"),
-    }
-    if modality == "MR":
-        meta["units"] = None
-        meta["units_note"] = (
-            "MR intensities are stored values x RescaleSlope + RescaleIntercept (arbitrary units)"
-        )
+    code = _value(ds, "Modality")
+    modality = Modality.of(code)
+    image_type = _value(ds, "ImageType")
+    facts = SeriesFacts(
+        modality=modality,
+        modality_code=None if code is None else str(code),
+        units="HU" if modality is Modality.CT else None,
+        patient_id=_text(ds, "PatientID"),
+        study_uid=_text(ds, "StudyInstanceUID"),
+        series_uid=_text(ds, "SeriesInstanceUID"),
+        frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+        sop_class_uid=_sop_class(ds),
+        description=_text(ds, "SeriesDescription"),
+        series_number=_int(ds, "SeriesNumber"),
+        study_date=_text(ds, "StudyDate"),
+        body_part=_text(ds, "BodyPartExamined"),
+        kernel=None if kernel is None else str(kernel),
+        kvp=_float(ds, "KVP"),
+        slice_thickness_mm=_float(ds, "SliceThickness"),
+        manufacturer=_text(ds, "Manufacturer"),
+        manufacturer_model=_text(ds, "ManufacturerModelName"),
+        patient_sex=_text(ds, "PatientSex"),
+        patient_age=_text(ds, "PatientAge"),
+        patient_size_m=_float(ds, "PatientSize"),
+        patient_weight_kg=_float(ds, "PatientWeight"),
+        contrast={key: _value(ds, key) for key in CONTRAST_KEYS if _value(ds, key) is not None},
+        gantry_tilt_deg=_float(ds, "GantryDetectorTilt"),
+        image_type=tuple(str(t) for t in image_type)
+        if isinstance(image_type, list)
+        else ((str(image_type),) if image_type is not None else ()),
+    )
+    if modality is Modality.MR:
+        note = "MR intensities are stored values x RescaleSlope + RescaleIntercept (arbitrary units)"
+        facts = replace(facts, units_note=note)
         if PHILIPS_SCALE_SLOPE in ds and "philips" in str(ds.get("Manufacturer", "")).lower():
             # Philips floating-point value = displayed value / (RescaleSlope x ScaleSlope); recorded for
             # quantitative MR users, not applied: the pipeline's fat fractions are ratios and do not need it.
-            try:
-                meta["philips_scale_slope"] = float(ds[PHILIPS_SCALE_SLOPE].value)
-            except (TypeError, ValueError):  # private tag read without its VR (implicit VR files)
-                meta["philips_scale_slope"] = None
-    return meta
+            with suppress(TypeError, ValueError):  # private tag read without its VR (implicit VR files)
+                facts = replace(facts, philips_scale_slope=float(ds[PHILIPS_SCALE_SLOPE].value))
+    return facts
+
+
+def _text(ds: pydicom.Dataset, keyword: str) -> str | None:
+    value = _value(ds, keyword)
+    if value is None:
+        return None
+    return "\\".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _float(ds: pydicom.Dataset, keyword: str) -> float | None:
+    """A number, or None when absent or not a number (a header fault is not a value)."""
+    value = _value(ds, keyword)
+    try:
+        return None if value is None or isinstance(value, list) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(ds: pydicom.Dataset, keyword: str) -> int | None:
+    number = _float(ds, keyword)
+    return None if number is None or not number.is_integer() else int(number)
 
 
 def _sop_class(ds: pydicom.Dataset) -> str | None:

@@ -8,7 +8,7 @@ areas and HU stay those of the acquired slice, only its placement is fixed.
 
 Voxels of the corrected grid that the acquired slice did not cover are filled with ``fill`` (the
 caller passes the lowest value of the series, i.e. what the scanner stores outside its field of
-view) and the correction is recorded in ``Volume.meta['corrections']``.
+view) and the correction is recorded in ``Volume.meta.corrections``.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def measure_levels(
     slices, not_measured, warnings = choose_slices(
         volume, seg.vertebrae, options.convention, options.stated_level
     )
-    is_ct = str(volume.meta.get("modality") or "").upper() == "CT"
+    is_ct = volume.meta.is_ct
     hu = volume.array if is_ct else None
     tissue = seg.tissue
     if tissue is None:

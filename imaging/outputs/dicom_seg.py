@@ -111,7 +111,7 @@ def grid_geometry(
     orientation = hd.PlaneOrientationSequence(
         coordinate_system="PATIENT", image_orientation=[*along_row.tolist(), *along_col.tolist()]
     )
-    thickness = volume.meta.get("slice_thickness_mm")
+    thickness = volume.meta.slice_thickness_mm
     measures = hd.PixelMeasuresSequence(
         pixel_spacing=[row_mm, col_mm],
         slice_thickness=float(thickness)

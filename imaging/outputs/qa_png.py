@@ -170,7 +170,7 @@ def slice_view(volume: Volume, tissue: LabelMap, slice_index: int) -> SliceView:
         tissue_names=dict(tissue.names),
         row_mm=row_mm,
         col_mm=col_mm,
-        is_ct=volume.meta.get("modality") == "CT",
+        is_ct=volume.meta.is_ct,
     )
 
 

@@ -102,7 +102,7 @@ def network_image(volumes: Mapping[DixonComponent, Volume]) -> Volume | None:
     if water is None or fat is None:
         return None
     summed = water.array.astype(np.float32) + fat.array.astype(np.float32)
-    return Volume(summed, water.affine, dict(water.meta))
+    return Volume(summed, water.affine, water.meta)
 
 
 def dixon_fat_fraction(volumes: Mapping[DixonComponent, Volume]) -> DixonFatFraction:

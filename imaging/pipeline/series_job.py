@@ -169,8 +169,7 @@ def analyse_unit(choice: StudyChoice, options: JobOptions, out_dir: Path) -> Uni
     """
     decoded = decode_unit(choice, workers=options.workers)
     seg = segment_decoded(decoded, options.segmentation)
-    modality = str(decoded.model_volume.meta.get("modality") or "")
-    model_block = options.segmentation.model_block(modality)
+    model_block = options.segmentation.model_block(decoded.model_volume.meta.modality.value)
     return finish_unit(decoded, seg, options.levels, options.subject, model_block, out_dir)
 
 
@@ -187,8 +186,8 @@ def build_results(
 ) -> dict[str, Any]:
     """The results.json dict of one unit (pure)."""
     meta = volume.meta
-    is_ct = str(meta.get("modality") or entry.modality).upper() == "CT"
-    warnings: list[str] = [*meta.get("warnings", []), *seg.notes]
+    is_ct = meta.is_ct
+    warnings: list[str] = [*meta.warnings, *seg.notes]
     level_entries = {name: dict(values) for name, values in levels.levels.items()}
     mr: dict[str, Any] | None = None
     if dff is not None:
@@ -207,11 +206,11 @@ def build_results(
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "series": {
-            "patient_id": meta.get("patient_id") or entry.patient_id or None,
+            "patient_id": meta.patient_id or entry.patient_id or None,
             "study_uid": entry.study_uid or entry.study_key,
             "series_uid": entry.series_uid or entry.series_key,
-            "modality": str(meta.get("modality") or entry.modality),
-            "description": meta.get("description") or entry.description or None,
+            "modality": meta.modality_code or entry.modality,
+            "description": meta.description or entry.description or None,
             "n_slices": int(volume.shape[0]),
             "spacing_mm": [round(v, 6) for v in volume.spacing_xyz],
             "series_number": entry.series_number,
@@ -220,11 +219,11 @@ def build_results(
         "acquisition": {
             "contrast": entry.contrast,
             "contrast_evidence": entry.contrast_evidence,
-            "kvp": meta.get("kvp") if is_ct else None,
-            "kernel": meta.get("kernel"),
-            "manufacturer": meta.get("manufacturer"),
-            "slice_thickness_mm": meta.get("slice_thickness_mm"),
-            "corrections": list(meta.get("corrections", [])),
+            "kvp": meta.kvp if is_ct else None,
+            "kernel": meta.kernel,
+            "manufacturer": meta.manufacturer,
+            "slice_thickness_mm": meta.slice_thickness_mm,
+            "corrections": list(meta.corrections),
         },
         "levels": level_entries,
         "levels_not_measured": levels.not_measured,

@@ -18,6 +18,7 @@ from imaging.clinical import ClinicalRecord, read_clinical_csv
 from imaging.dxa import scan_path
 from imaging.matching import DxaRecord, ImagingRecord, Match, match, parse_date
 from imaging.plausible import HEIGHT_M
+from imaging.series_facts import SeriesFacts
 
 _AGE = re.compile(r"^(\d{1,3})([DWMY])$")
 _AGE_UNIT_YEARS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
@@ -66,41 +67,37 @@ def parse_age(text: object) -> float | None:
     return round(int(m.group(1)) * _AGE_UNIT_YEARS[m.group(2)], 2) if m else None
 
 
-def imaging_record(meta: Mapping[str, Any]) -> tuple[ImagingRecord, list[str]]:
+def imaging_record(meta: SeriesFacts) -> tuple[ImagingRecord, list[str]]:
     """Subject facts from a Volume's meta (series_meta keys); odd values become warnings, never guesses."""
     warnings: list[str] = []
     try:
-        sex = Sex.parse(meta.get("patient_sex"))
+        sex = Sex.parse(meta.patient_sex)
     except ValueError:
         sex = None
-        warnings.append(
-            f"DICOM PatientSex {meta.get('patient_sex')!r} is neither M nor F: sex taken as unknown"
-        )
+        warnings.append(f"DICOM PatientSex {meta.patient_sex!r} is neither M nor F: sex taken as unknown")
     date = None
-    if meta.get("study_date"):
+    if meta.study_date:
         try:
-            date = parse_date(str(meta["study_date"]))
+            date = parse_date(str(meta.study_date))
         except ValueError:
-            warnings.append(
-                f"DICOM StudyDate {meta['study_date']!r} unreadable: records matched without date"
-            )
-    height = _positive(meta.get("patient_size_m"))
+            warnings.append(f"DICOM StudyDate {meta.study_date!r} unreadable: records matched without date")
+    height = _positive(meta.patient_size_m)
     if height is not None and (problem := HEIGHT_M.problem(height)):  # PatientSize is in metres
         warnings.append(f"DICOM PatientSize: {problem}: ignored")
         height = None
     record = ImagingRecord(
-        patient_id=str(meta.get("patient_id") or ""),
+        patient_id=str(meta.patient_id or ""),
         date=date,
         sex=sex,
-        age_years=parse_age(meta.get("patient_age")),
+        age_years=parse_age(meta.patient_age),
         height_m=height,
-        weight_kg=_positive(meta.get("patient_weight_kg")),
+        weight_kg=_positive(meta.patient_weight_kg),
     )
     return record, warnings
 
 
 def subject_for(
-    meta: Mapping[str, Any], sources: SubjectSources
+    meta: SeriesFacts, sources: SubjectSources
 ) -> tuple[Match, Mapping[str, Any] | None, list[str]]:
     """(match, the chosen DXA JSON or None, warnings) for the series described by ``meta``."""
     record, warnings = imaging_record(meta)

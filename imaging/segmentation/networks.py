@@ -16,6 +16,7 @@ import numpy as np
 from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
 from imaging.segmentation.tissue_rules import TissueRules, tissue_from_ct, tissue_from_mr
+from imaging.series_facts import Modality
 from imaging.volume import Volume
 from segmentation_models.class_schema import HeadKind
 from segmentation_models.inference import HeadOutput, InferenceOptions, run_heads
@@ -86,7 +87,9 @@ def assemble_segmentation(
     grid, percent) for IMAT when given. Of several heads of one kind the first is used.
     """
     rules = rules or TissueRules()
-    modality = str(volume.meta.get("modality") or models[0].modality).upper()
+    # a volume that does not say (stubs, user arrays) is taken as what the networks were trained on
+    known = volume.meta.modality
+    modality = known.value if known is not Modality.OTHER else models[0].modality.upper()
     warnings: list[str] = []
     for model in models:
         warnings.extend(model.warnings)

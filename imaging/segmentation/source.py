@@ -100,7 +100,7 @@ def models_for(models: Sequence[LoadedModel], volume: Volume) -> tuple[LoadedMod
     Raises:
         ValueError: none of them fits, naming what was given and what the series needs.
     """
-    modality = str(volume.meta.get("modality") or "")
+    modality = volume.meta.modality.value
     fit = fitting_models([m.spec for m in models], modality)
     return tuple(models[i] for i in fit)
 

@@ -272,7 +272,7 @@ def to_model_grid_case(
         image=image,
         target=target,
         spacing_kji=(sk, sj * scale[1], si * scale[2]),
-        modality=str(volume.meta.get("modality", "CT")).upper(),
+        modality=volume.meta.modality.value,
         source=source,
         train_slices=tuple(k for k in labelled if k not in exclude_slices),
     )
@@ -324,7 +324,7 @@ def labelled_case(
     if seg.compartments is not None:
         raw = seg.compartments.array
         bits = tg.compartment_label_bits(raw, seg.compartments.names)
-    elif seg.tissue is not None and str(volume.meta.get("modality", "CT")).upper() == "CT":
+    elif seg.tissue is not None and volume.meta.is_ct:
         raw = seg.tissue.array
         bits = tg.tissue_label_bits(raw, seg.tissue.names, volume.array.astype(np.float32))
     else:

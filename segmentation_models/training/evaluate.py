@@ -240,11 +240,13 @@ def score_phantom_cases(
 def model_segmenter(model: Any) -> Segmenter:
     """The pipeline's own path: :func:`segmentation_models.inference.segment` on the case's volume."""
     from imaging.segmentation.networks import segment
+    from imaging.series_facts import Modality, SeriesFacts
     from imaging.volume import Volume
     from segmentation_models.inference import InferenceOptions
 
     def run(case: Any) -> LabelMap:
-        volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), {"modality": case.modality})
+        facts = SeriesFacts(modality=Modality.of(case.modality), modality_code=case.modality)
+        volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), facts)
         opts = InferenceOptions(device="cpu", batch_size=4)
         tissue = segment(volume, model, opts, fat_fraction_pct=case.fat_fraction).tissue
         if tissue is None:

@@ -104,7 +104,7 @@ def test_prepare_feeds_the_network_the_in_phase_image(dixon_study, mr_stub):
     decoded = decode_unit(choice)
     in_phase = decoded.model_volume
     assert decoded.volume is not in_phase
-    assert in_phase.meta.get("description", "").endswith("_in")  # BM002's in-phase series
+    assert (in_phase.meta.description or "").endswith("_in")  # BM002's in-phase series
     np.testing.assert_array_equal(prepared.inputs[0], spec.normalisation.apply(in_phase.array))
     assert not np.array_equal(prepared.inputs[0], spec.normalisation.apply(decoded.volume.array))
     assert decoded.dff is not None and decoded.dff.reference is DixonComponent.WATER

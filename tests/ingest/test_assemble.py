@@ -58,7 +58,7 @@ def test_identical_duplicate_is_dropped_with_warning(tmp_path: Path) -> None:
     again = axial_series(tmp_path / "b", stored[2:3], [2.0])  # same pixels, same position, another file
     volume = assemble_volume([*instances, *again])
     assert volume.shape[0] == 4
-    assert any("duplicate" in w for w in volume.meta["warnings"])
+    assert any("duplicate" in w for w in volume.meta.warnings)
 
 
 def test_different_images_at_one_position_are_refused(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_small_spacing_jitter_is_accepted_with_warning(tmp_path: Path) -> None:
     z = [0.0, 2.004, 4.0, 5.997, 8.0]  # < 1 % of 2 mm
     volume = assemble_volume(axial_series(tmp_path, ramp(5), z))
     assert volume.spacing_kji[0] == pytest.approx(2.0)
-    assert any("spacing varies" in w for w in volume.meta["warnings"])
+    assert any("spacing varies" in w for w in volume.meta.warnings)
 
 
 def test_irregular_spacing_is_refused(tmp_path: Path) -> None:
@@ -124,8 +124,8 @@ def test_gantry_tilt_is_resampled_so_a_sphere_stays_at_its_world_position(tmp_pa
             )
         )
     volume = assemble_volume(write_instances(datasets, tmp_path))
-    assert volume.meta["corrections"] and "gantry tilt 20.00 deg" in volume.meta["corrections"][0]
-    assert volume.meta["tilt_deg"] == pytest.approx(20.0, abs=1e-3)
+    assert volume.meta.corrections and "gantry tilt 20.00 deg" in volume.meta.corrections[0]
+    assert volume.meta.tilt_deg == pytest.approx(20.0, abs=1e-3)
     # the corrected grid is orthogonal
     axes = volume.affine[:3, :3] / volume.spacing_kji
     np.testing.assert_allclose(axes.T @ axes, np.eye(3), atol=1e-9)
@@ -134,7 +134,7 @@ def test_gantry_tilt_is_resampled_so_a_sphere_stays_at_its_world_position(tmp_pa
     centroid = (volume.world(inside) * weights[:, None]).sum(axis=0) / weights.sum()
     np.testing.assert_allclose(centroid, centre, atol=0.5)
     # without the shear correction the sphere's centre would be several mm away
-    assert abs(volume.meta["tilt_shift_px_per_slice"][0]) * 10 > 5
+    assert abs(volume.meta.tilt_shift_px_per_slice[0]) * 10 > 5
 
 
 def test_single_slice_uses_spacing_between_slices_then_thickness(tmp_path: Path) -> None:
@@ -142,12 +142,12 @@ def test_single_slice_uses_spacing_between_slices_then_thickness(tmp_path: Path)
     with_sbs = slice_dataset(ramp(1)[0], (0, 0, 40), series_uid=uid, attrs={"SpacingBetweenSlices": "3.0"})
     volume = assemble_volume(write_instances([with_sbs], tmp_path / "a"))
     assert volume.shape[0] == 1 and volume.spacing_kji[0] == pytest.approx(3.0)
-    assert volume.meta["slice_spacing_source"] == "SpacingBetweenSlices"
+    assert volume.meta.slice_spacing_source == "SpacingBetweenSlices"
     assert abs(np.linalg.det(volume.affine)) > 0
     only_thickness = slice_dataset(ramp(1)[0], (0, 0, 40), series_uid=uid, attrs={"SliceThickness": "5.0"})
     volume = assemble_volume(write_instances([only_thickness], tmp_path / "b"))
     assert volume.spacing_kji[0] == pytest.approx(5.0)
-    assert volume.meta["slice_spacing_source"] == "SliceThickness"
+    assert volume.meta.slice_spacing_source == "SliceThickness"
     neither = slice_dataset(ramp(1)[0], (0, 0, 40), series_uid=uid, attrs={"SliceThickness": None})
     with pytest.raises(IngestError, match="single slice without SpacingBetweenSlices or SliceThickness"):
         assemble_volume(write_instances([neither], tmp_path / "c"))
@@ -235,7 +235,7 @@ def test_padding_value_is_counted_and_kept(tmp_path: Path) -> None:
     stored = ramp(2)
     stored[:, 0, 0] = -2000
     volume = assemble_volume(axial_series(tmp_path, stored, [0, 1], attrs={"PixelPaddingValue": -2000}))
-    assert volume.meta["padding"] == {"stored_value": -2000, "voxels": 2}
+    assert volume.meta.padding == {"stored_value": -2000, "voxels": 2}
     assert volume.array[0, 0, 0] == -3024  # the file's value, not an invented one
 
 
@@ -251,10 +251,10 @@ def test_meta_records_acquisition_and_patient(tmp_path: Path) -> None:
     attrs = {"KVP": "120", "ContrastBolusAgent": "IOMERON", "PatientSex": "F", "PatientWeight": "61.5"}
     volume = assemble_volume(axial_series(tmp_path, ramp(2), [0, 1], attrs=attrs))
     meta = volume.meta
-    assert meta["modality"] == "CT" and meta["units"] == "HU"
-    assert meta["kvp"] == 120.0 and meta["patient_weight_kg"] == 61.5 and meta["patient_sex"] == "F"
-    assert meta["contrast"] == {"ContrastBolusAgent": "IOMERON"}
-    assert meta["rescale"] == {"slope": 1.0, "intercept": -1024.0, "per_slice": False}
+    assert meta.modality == "CT" and meta.units == "HU"
+    assert meta.kvp == 120.0 and meta.patient_weight_kg == 61.5 and meta.patient_sex == "F"
+    assert meta.contrast == {"ContrastBolusAgent": "IOMERON"}
+    assert meta.rescale == {"slope": 1.0, "intercept": -1024.0, "per_slice": False}
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def test_failing_gantry_tilt_is_resampled(conf: Path) -> None:
     """
     instances = instances_in(conf / "dicom2nifti" / "failing" / "gantrytilting" / "001")
     volume = assemble_volume(instances)
-    assert volume.meta["corrections"] and "gantry tilt 14.00 deg" in volume.meta["corrections"][0]
+    assert volume.meta.corrections and "gantry tilt 14.00 deg" in volume.meta.corrections[0]
     assert volume.shape == (4, 512, 512)
     assert volume.array.dtype == np.float32
     ordered = sorted(
@@ -172,7 +172,7 @@ def test_failing_gantry_tilt_is_resampled(conf: Path) -> None:
             np.array([float(v) for v in i.header.ImagePositionPatient]) @ volume.slice_normal
         ),
     )
-    shift_rows, shift_cols = volume.meta["tilt_shift_px_per_slice"]
+    shift_rows, shift_cols = volume.meta.tilt_shift_px_per_slice
     assert abs(shift_rows) > 1 and shift_cols == 0  # tilt about the left-right axis
     inv = np.linalg.inv(volume.affine)
     for k, inst in enumerate(ordered):

@@ -53,12 +53,12 @@ def test_shape_spacing_and_meta(ct: Volume) -> None:
     assert ct.shape == (20, 512, 512)
     np.testing.assert_allclose(ct.spacing_xyz, [0.9765625, 0.9765625, 2.0], atol=1e-4)
     assert ct.array.dtype == np.int16  # slope 1, intercept -1024: exact integer HU
-    assert ct.meta["units"] == "HU"
-    assert ct.meta["sop_class_uid"] == "1.2.840.10008.5.1.4.1.1.2"  # recovered from the file meta
-    assert ct.meta["contrast"]["ContrastBolusAgent"] == "APPLIED"
-    assert ct.meta["patient_weight_kg"] == 79.0
-    assert ct.meta["patient_size_m"] is None  # no height in the file: unknown, not guessed
-    assert ct.meta["warnings"] == [] and ct.meta["corrections"] == []
+    assert ct.meta.units == "HU"
+    assert ct.meta.sop_class_uid == "1.2.840.10008.5.1.4.1.1.2"  # recovered from the file meta
+    assert ct.meta.contrast["ContrastBolusAgent"] == "APPLIED"
+    assert ct.meta.patient_weight_kg == 79.0
+    assert ct.meta.patient_size_m is None  # no height in the file: unknown, not guessed
+    assert ct.meta.warnings == () and ct.meta.corrections == ()
 
 
 def test_plausible_hounsfield_units(ct: Volume) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 BODY_MM, DISC_MM, SACRUM_MM = 26.0, 8.0, 40.0
@@ -80,4 +81,4 @@ def synthetic_spine(
         flipper[:3, :3] = -np.eye(3)
         flipper[:3, 3] = np.array(shape) - 1
         affine = affine @ flipper
-    return Volume(hu.astype(np.int16), affine, {"modality": "CT"}), owner
+    return Volume(hu.astype(np.int16), affine, SeriesFacts(modality=Modality.CT)), owner

@@ -15,6 +15,7 @@ import pytest
 from imaging.levels import REFUSAL, Anchor, identify_levels
 from imaging.levels.marrow import between_slices
 from imaging.levels.spine import Column
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 from ._synthetic_spine import synthetic_spine
@@ -43,7 +44,7 @@ def _mr(
         _, j, i = np.indices(hu.shape)
         x, y = (i - hu.shape[2] / 2) * 1.5, (j - hu.shape[1] / 2) * 1.5
         ff[(np.abs(y - 65.0) < 12.0) & (np.abs(x) > 8.0) & (np.abs(x) < 45.0)] = 45.0
-    return Volume(signal, ct.affine, {"modality": "MR"}), column, ff, owner
+    return Volume(signal, ct.affine, SeriesFacts(modality=Modality.MR)), column, ff, owner
 
 
 def _majority_owner(instances: np.ndarray, owner: np.ndarray, instance: int) -> int:

@@ -16,6 +16,7 @@ import pytest
 
 from imaging.levels import REFUSAL, Anchor, LevelResult, identify_levels
 from imaging.segmentation.labels import VERTEBRA_NAMES
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 phantoms = pytest.importorskip("phantoms")
@@ -67,7 +68,7 @@ def _run(case: Case) -> tuple[LevelResult, np.ndarray, Volume]:
     if case.tilt_deg:
         grid = _tilted_flipped(grid, case.tilt_deg)
     hu, labels = phantoms.render_ct(phantom, grid, rng=np.random.default_rng(case.seed + 100), supersample=2)
-    volume = grid.volume(hu, modality="CT")
+    volume = grid.volume(hu, SeriesFacts(modality=Modality.CT))
     return identify_levels(volume), labels.vertebrae, volume
 
 

@@ -19,6 +19,7 @@ from imaging.levels.workgrid import (
     resample_to_work,
     work_grid_for,
 )
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 from ._synthetic_spine import synthetic_spine
@@ -47,7 +48,9 @@ def test_bodies_split_at_discs_and_no_anchor_means_refusal(flip: bool, marrow: f
 def test_bone_mask_path_gives_the_same_bodies() -> None:
     """MR route: no HU, a network's bone mask instead (here: the truth bodies)."""
     volume, owner = synthetic_spine(3)
-    signal = volume.with_array(np.where(volume.array > -500, 300, 0).astype(np.int16), modality="MR")
+    signal = volume.with_array(
+        np.where(volume.array > -500, 300, 0).astype(np.int16), SeriesFacts(modality=Modality.MR)
+    )
     result = identify_levels(signal, bone_mask=owner > 0)
     assert len(result.report.vertebrae) == 3
     for f in result.report.vertebrae:

@@ -16,7 +16,7 @@ def _axial_volume(rng: np.random.Generator, permuted: bool) -> Volume:
     affine = np.eye(4)
     affine[:3, :3] = np.eye(3)[:, order] * (spacing * sign)[order]
     affine[:3, 3] = rng.uniform(-40, 40, 3).round(1)
-    return Volume(np.zeros(shape, np.int16), affine, {})
+    return Volume(np.zeros(shape, np.int16), affine)
 
 
 def _work_grid(rng: np.random.Generator, volume: Volume) -> WorkGrid:
@@ -52,7 +52,7 @@ def test_oblique_input_still_resampled_by_position() -> None:
     rotation = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
     affine = volume.affine.copy()
     affine[:3, :3] = rotation @ affine[:3, :3]
-    volume = Volume(volume.array, affine, {})
+    volume = Volume(volume.array, affine)
     grid = _work_grid(rng, volume)
     labels = rng.integers(0, 9, grid.shape).astype(np.uint8)
     np.testing.assert_array_equal(labels_to_input(labels, grid, volume), _reference(labels, grid, volume))

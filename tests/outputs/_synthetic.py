@@ -110,8 +110,8 @@ def make_results(case: Case) -> dict:
         "schema_version": "1",
         "series": {
             "patient_id": "SYN1",
-            "study_uid": vol.meta["study_uid"],
-            "series_uid": vol.meta["series_uid"],
+            "study_uid": vol.meta.study_uid,
+            "series_uid": vol.meta.series_uid,
             "modality": "CT",
             "description": "synthetic",
             "n_slices": vol.shape[0],

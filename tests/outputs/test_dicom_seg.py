@@ -95,7 +95,7 @@ def test_seg_round_trip_pixels_and_codes(tmp_path: Path) -> None:
 
 def test_seg_over_tilted_source_uses_the_corrected_grid(tmp_path: Path) -> None:
     case = make_case(tmp_path / "src", tilt_deg=15.0)
-    assert case.volume.meta["corrections"], "the synthetic series must really be tilt-corrected"
+    assert case.volume.meta.corrections, "the synthetic series must really be tilt-corrected"
     seg, specs = _write_and_read(case, tmp_path)
     _assert_pixels_equal_label_maps(seg, specs, case)
     assert seg.FrameOfReferenceUID == case.datasets[0].FrameOfReferenceUID

@@ -11,6 +11,7 @@ from PIL import Image
 
 from imaging.outputs.qa_png import ALPHA, TISSUE_COLOURS, SliceView, level_pngs, png_size, render, slice_view
 from imaging.segmentation.labels import TISSUE_NAMES
+from imaging.series_facts import Modality, SeriesFacts
 
 from ._synthetic import make_case, make_results
 
@@ -47,7 +48,9 @@ def test_tissue_tints_sit_on_their_labels() -> None:
 
 def test_mr_slice_and_out_of_range_index(case_and_results) -> None:
     case, _ = case_and_results
-    mr = case.volume.with_array(case.volume.array.astype(np.float32) + 2000.0, modality="MR")
+    mr = case.volume.with_array(
+        case.volume.array.astype(np.float32) + 2000.0, SeriesFacts(modality=Modality.MR)
+    )
     data = render(slice_view(mr, case.tissue, 0), "L1", {"slice_index": 0, "z_mm": None})
     assert data.startswith(b"\x89PNG")
     with pytest.raises(IndexError):

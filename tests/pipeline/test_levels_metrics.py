@@ -17,6 +17,7 @@ from pipeline._synthetic_ct import (
 from imaging.measurements.per_level import MeasureOptions, measure_levels
 from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 
@@ -28,7 +29,7 @@ def _case(
     affine[:3, 1] = [0, 1.0, 0]  # row -> y
     affine[:3, 2] = [1.0, 0, 0]  # column -> x
     array = np.repeat(hu_plane()[None], n_slices, axis=0)
-    volume = Volume(array, affine, {"modality": modality})
+    volume = Volume(array, affine, SeriesFacts(modality=Modality.of(modality)))
     tissue, vert = label_arrays(n_slices)
     return volume, Segmentation(LabelMap(tissue, dict(TISSUE_NAMES)), LabelMap(vert, dict(VERTEBRA_NAMES)))
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from imaging.segmentation.source import models_for
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.registry import DEFAULT_MODEL_NAMES
 
@@ -17,7 +18,7 @@ def _model(name: str, modality: str) -> SimpleNamespace:
 
 
 def _volume(modality: str) -> Volume:
-    return Volume(np.zeros((2, 4, 4), np.float32), np.eye(4), {"modality": modality})
+    return Volume(np.zeros((2, 4, 4), np.float32), np.eye(4), SeriesFacts(modality=Modality.of(modality)))
 
 
 def test_only_models_of_the_series_modality_run() -> None:

@@ -17,6 +17,7 @@ from imaging.outputs import validate_results
 from imaging.pipeline.mr_metrics import DixonSetError, dixon_fat_fraction, mr_block
 from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.class_schema import MUSCLE_GROUP_NAMES
 
@@ -40,10 +41,10 @@ def _images(rng_sd: float = 5.0) -> tuple[dict[C, Volume], Segmentation]:
     affine[:3, 1] = [0, 1.0, 0]
     affine[:3, 2] = [1.0, 0, 0]
     vols = {
-        C.WATER: Volume(water, affine, {"modality": "MR"}),
-        C.FAT: Volume(fat, affine, {"modality": "MR"}),
-        C.IN_PHASE: Volume(water + fat, affine, {"modality": "MR"}),
-        C.OPPOSED_PHASE: Volume(np.abs(water - fat), affine, {"modality": "MR"}),
+        C.WATER: Volume(water, affine, SeriesFacts(modality=Modality.MR)),
+        C.FAT: Volume(fat, affine, SeriesFacts(modality=Modality.MR)),
+        C.IN_PHASE: Volume(water + fat, affine, SeriesFacts(modality=Modality.MR)),
+        C.OPPOSED_PHASE: Volume(np.abs(water - fat), affine, SeriesFacts(modality=Modality.MR)),
     }
     groups = np.zeros_like(tissue)
     groups[:, 10:20, 10:20] = 1  # psoas: left half of the muscle block
@@ -101,8 +102,8 @@ def test_images_on_different_grids_are_refused():
     moved = vols[C.FAT].affine.copy()
     moved[:3, 3] += [0, 0, 1.5]
     with pytest.raises(DixonSetError, match="different grids"):
-        dixon_fat_fraction({C.WATER: vols[C.WATER], C.FAT: Volume(vols[C.FAT].array, moved, {})})
-    small = Volume(vols[C.FAT].array[:, :40], vols[C.FAT].affine, {})
+        dixon_fat_fraction({C.WATER: vols[C.WATER], C.FAT: Volume(vols[C.FAT].array, moved)})
+    small = Volume(vols[C.FAT].array[:, :40], vols[C.FAT].affine)
     with pytest.raises(DixonSetError, match="shape"):
         dixon_fat_fraction({C.WATER: vols[C.WATER], C.FAT: small})
 

@@ -6,6 +6,7 @@ import pytest
 
 from imaging.clinical import parse_clinical_csv
 from imaging.pipeline.subject import SubjectSources, imaging_record, parse_age, subject_for
+from imaging.series_facts import SeriesFacts
 
 CSV = "patient_id,date,sex,age_years,height_cm,weight_kg\nP1,2024-01-03,F,70,160,64\n"
 
@@ -19,13 +20,13 @@ def test_parse_age(text, years):
 
 def test_dicom_facts_and_odd_values():
     record, warnings = imaging_record(
-        {
-            "patient_id": "P1",
-            "patient_sex": "O",
-            "patient_size_m": 172.0,
-            "patient_weight_kg": 80,
-            "study_date": "20240101",
-        }
+        SeriesFacts(
+            patient_id="P1",
+            patient_sex="O",
+            patient_size_m=172.0,
+            patient_weight_kg=80,
+            study_date="20240101",
+        )
     )
     assert record.sex is None and record.height_m is None and record.weight_kg == 80.0
     assert len(warnings) == 2
@@ -33,7 +34,7 @@ def test_dicom_facts_and_odd_values():
 
 def test_height_from_clinical_csv_then_cli_precedence():
     table = parse_clinical_csv(CSV)
-    meta = {"patient_id": "P1", "study_date": "20240101", "patient_sex": "F"}
+    meta = SeriesFacts(patient_id="P1", study_date="20240101", patient_sex="F")
     matched, dxa, _ = subject_for(meta, SubjectSources(table.records))
     subject = matched.subject_dict()
     assert subject["height_m"] == pytest.approx(1.60) and subject["height_source"] == "clinical"
@@ -44,5 +45,5 @@ def test_height_from_clinical_csv_then_cli_precedence():
 
 
 def test_no_records_no_height():
-    matched, _, _ = subject_for({"patient_id": "P9"}, SubjectSources())
+    matched, _, _ = subject_for(SeriesFacts(patient_id="P9"), SubjectSources())
     assert matched.subject_dict()["height_m"] is None

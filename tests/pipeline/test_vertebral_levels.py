@@ -12,6 +12,7 @@ from imaging.cli import main
 from imaging.levels.assign import with_vertebral_levels
 from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicoms"
@@ -45,7 +46,9 @@ def test_levels_are_counted_from_sacrum_and_ribs_when_only_tissue_labels_are_giv
 
 
 def test_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
-    volume = Volume(np.zeros((4, 8, 8), np.float32), np.diag([5.0, 1.0, 1.0, 1.0]), {"modality": "MR"})
+    volume = Volume(
+        np.zeros((4, 8, 8), np.float32), np.diag([5.0, 1.0, 1.0, 1.0]), SeriesFacts(modality=Modality.MR)
+    )
     tissue = LabelMap(np.ones((4, 8, 8), np.uint8), dict(TISSUE_NAMES))
     seg = with_vertebral_levels(volume, Segmentation(tissue, None), is_ct=False)
     assert seg.vertebrae is None
@@ -53,6 +56,8 @@ def test_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
 
 
 def test_given_vertebra_labels_and_single_slices_are_left_alone() -> None:
-    one = Volume(np.zeros((1, 8, 8), np.int16), np.diag([5.0, 1.0, 1.0, 1.0]), {"modality": "CT"})
+    one = Volume(
+        np.zeros((1, 8, 8), np.int16), np.diag([5.0, 1.0, 1.0, 1.0]), SeriesFacts(modality=Modality.CT)
+    )
     seg = Segmentation(None, None)
     assert with_vertebral_levels(one, seg, is_ct=True) is seg

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.class_schema import HeadKind
 from segmentation_models.loading import LoadedModel
@@ -101,7 +102,7 @@ def make_affine(
 
 def world_pattern_volume(shape: tuple[int, int, int], affine: np.ndarray) -> Volume:
     """HU defined in world space by asymmetric half-spaces, so any flip/transpose changes the answer."""
-    vol = Volume(np.zeros(shape, dtype=np.int16), affine, {"modality": "CT"})
+    vol = Volume(np.zeros(shape, dtype=np.int16), affine, SeriesFacts(modality=Modality.CT))
     kji = np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), -1).reshape(-1, 3)
     p = vol.world(kji)
     hu = np.full(len(p), -1000, dtype=np.int16)  # background air

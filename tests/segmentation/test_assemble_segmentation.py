@@ -14,6 +14,7 @@ from imaging.segmentation.tissue_rules import (
     tissue_from_ct,
     tissue_from_mr,
 )
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation._stubs import STUB_CLASSES, make_affine, world_pattern_volume
 from segmentation_models.class_schema import HeadKind
@@ -26,7 +27,7 @@ MR_MODEL = ModelRecord({"name": "mr-net", "version": "2", "weights_sha256": "ab"
 def _volume(modality: str) -> Volume:
     """HU pattern (CT) or the same numbers called MR signal: the rules must follow the modality tag."""
     vol = world_pattern_volume((3, 12, 12), make_affine((2.0, 1.0, 1.0), np.eye(3)))
-    return Volume(vol.array, vol.affine, {"modality": modality})
+    return Volume(vol.array, vol.affine, SeriesFacts(modality=Modality.of(modality)))
 
 
 def _compartments(shape: tuple[int, ...], seed: int = 0) -> HeadOutput:

@@ -8,6 +8,7 @@ import torch
 
 from imaging.segmentation.labels import TISSUE_NAMES
 from imaging.segmentation.networks import segment
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.inference import (
     InferenceOptions,
@@ -72,7 +73,7 @@ def test_resampling_by_two_returns_exact_blocks(name):
     hu = np.kron(coarse, np.ones((1, 2, 2), dtype=np.int16))  # (4, 18, 28), 0.5 mm pixels
     aff = GEOMETRIES[name].copy()
     aff[:3, 1:3] *= 0.5
-    vol = Volume(hu, aff, {"modality": "CT"})
+    vol = Volume(hu, aff, SeriesFacts(modality=Modality.CT))
     spec = stub_spec(spacing=Spacing(None, 1.0, 1.0), patch=(8, 8))
     assert list(model_scale(vol, spec)) == [1.0, 2.0, 2.0]
     seg = segment(vol, stub_model(spec), CPU)
@@ -107,7 +108,9 @@ def test_3d_model_resamples_slices_and_returns_to_input_grid():
     coarse = np.random.default_rng(5).choice(np.array([-1000, -100, 60, 700], dtype=np.int16), size=(3, 5, 6))
     hu = np.kron(coarse, np.ones((2, 1, 1), dtype=np.int16))  # slices at 1.5 mm, model 3 mm
     vol = Volume(
-        hu, make_affine((1.5, 1.0, 1.0), rotation([1, 1, 0], 30.0), flip=(-1, 1, 1)), {"modality": "CT"}
+        hu,
+        make_affine((1.5, 1.0, 1.0), rotation([1, 1, 0], 30.0), flip=(-1, 1, 1)),
+        SeriesFacts(modality=Modality.CT),
     )
     spec = stub_spec(dims=SpatialDims.THREE_D, spacing=Spacing(3.0, 1.0, 1.0), patch=(4, 4, 4))
     heads = run_heads(vol, stub_model(spec), CPU)

@@ -22,6 +22,7 @@ from imaging.segmentation.label_files.slice_o_matic_tag import (
     tag_to_names,
     write_tag,
 )
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume, to_nifti
 
 from ._stubs import make_affine, rotation
@@ -173,7 +174,7 @@ def test_dicom_seg_round_trip_onto_the_series_grid(tmp_path):
 
 def test_nifti_labels_in_another_orientation_land_by_world_position(tmp_path):
     aff = make_affine((2.0, 0.8, 0.8), rotation([0.3, 1.0, 0.1], 17.0))
-    vol = Volume(np.zeros((4, 9, 13), dtype=np.int16), aff, {"modality": "CT"})
+    vol = Volume(np.zeros((4, 9, 13), dtype=np.int16), aff, SeriesFacts(modality=Modality.CT))
     labels = np.zeros(vol.shape, dtype=np.uint8)
     labels[1, 2:6, 3:11] = 1  # psoas compartment
     labels[2:4, 0:2, :] = 2  # L4

@@ -13,6 +13,7 @@ import pytest
 
 from imaging.segmentation.labels import TISSUE_NAMES
 from imaging.segmentation.networks import segment
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered, sha256_file
@@ -40,7 +41,7 @@ def test_registered_mr_model_is_mr_and_matches_its_checksum(mr_spec) -> None:
 def test_registered_mr_model_segments_a_dixon_phantom_on_its_grid(mr_spec) -> None:
     settings = data.sample_phantom_settings(HELD_OUT_SEED0 + 17, "MR")
     case = data.render_phantom_case(replace(settings, pixel_mm=3.0, matrix=150, n_slices=3, supersample=1))
-    volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), {"modality": "MR"})
+    volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), SeriesFacts(modality=Modality.MR))
     model = load_registered(mr_spec)
 
     seg = segment(volume, model, InferenceOptions(device="cpu"), fat_fraction_pct=case.fat_fraction)

@@ -8,6 +8,7 @@ import numpy as np
 
 from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
 from imaging.segmentation.networks import segment
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered
@@ -31,7 +32,7 @@ def test_default_model_segments_a_held_out_phantom():
     s = data.sample_phantom_settings(HELD_OUT_SEED0 + 100, pixel_mm=1.5)
     s = replace(s, kernel="soft", noise_hu=12.0, kvp=120.0, matrix=300, n_slices=3, level="L3")
     case = data.render_phantom_case(s)
-    volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), {"modality": "CT"})
+    volume = Volume(case.image, np.diag([*case.spacing_kji, 1.0]), SeriesFacts(modality=Modality.CT))
     seg = segment(volume, model, InferenceOptions(device="cpu"))
     truth = LabelMap(case.tissue, dict(TISSUE_NAMES))
     # far below the card's figures on purpose: this guards against broken weights or inference,

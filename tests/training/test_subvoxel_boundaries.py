@@ -13,6 +13,7 @@ import torch
 from segmentation._stubs import stub_spec
 
 from imaging.segmentation.networks import segment
+from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions, upsample_in_plane
 from segmentation_models.loading import LoadedModel
@@ -41,7 +42,7 @@ def test_boundaries_fall_between_model_voxels():
     hu = np.tile(np.linspace(-1000.0, 1000.0, cols, dtype=np.float32), (1, 3, 1))  # (1, 3, 64)
     hu += np.float32(70.0)  # crossing inside a model voxel (column ~30 of 64, model voxels of 4)
     affine = np.diag([2.0, 0.5, 0.5, 1.0])
-    vol = Volume(hu, affine, {"modality": "CT"})
+    vol = Volume(hu, affine, SeriesFacts(modality=Modality.CT))
     spec = stub_spec(spacing=Spacing(None, 2.0, 2.0), patch=(4, 16), classes=CLASSES)
     model = LoadedModel(spec, RampNet().eval(), None, "ramp")
     got = segment(vol, model, InferenceOptions(device="cpu")).compartments.array[0, 1]

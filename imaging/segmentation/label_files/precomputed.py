@@ -126,7 +126,7 @@ def labels_to_segmentation(
     tissue = muscles = comp_map = None
     if compartments:
         comp_map = _named_map(labels, compartments)
-        if str(volume.meta.get("modality", "CT")).upper() == "CT":
+        if volume.meta.is_ct:
             result = tissue_from_ct(comp_map, volume.array, options.rules.ct)
         else:
             result = tissue_from_mr(comp_map, fat_fraction_pct, options.rules.mr)
