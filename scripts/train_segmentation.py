@@ -36,7 +36,8 @@ DESIGN = """\
   on a CPU and cheap at inference; batch norm so that 128-160 px training crops and 288 px inference windows
   see the same statistics. Probabilities are mapped back to the series grid linearly and argmaxed there.
 - The network predicts compartments, not tissues: tissues come from the Alberta HU windows inside them
-  (postprocess.py), so IMAT is measured from attenuation. Phantom targets (training/targets.py): each muscle
+  (imaging/segmentation/tissue_rules.py), so IMAT is measured from attenuation. Phantom targets
+  (training/targets.py): each muscle
   to its group (psoas; paraspinal; quadratus lumborum; rectus/obliques/transversus = abdominal_wall;
   latissimus/arm/iliacus/gluteal = other_muscle); intermuscular septa and intramuscular fat to the group of
   the nearest muscle in the slice; SAT and arm fat = subcutaneous_fat; VAT and renal sinus fat =
@@ -278,7 +279,8 @@ def _real_text(reals: list, modality: str = "CT") -> str:
         return "No real labelled data was available to this run (../shared/data/real absent)."
     return (
         "Reference = TotalSegmentator 'total' (a peer tool, not manual truth), mapped as in "
-        "label_sources/TOTALSEGMENTATOR.md; it gives no SAT, VAT, IMAT or abdominal wall, so only these "
+        "imaging/segmentation/label_files/TOTALSEGMENTATOR.md; it gives no SAT, VAT, IMAT or abdominal "
+        "wall, so only these "
         "classes can be scored. ONE real case, partly trained on: this is a sanity check, not a "
         "validation of generalisation to real scanners.\n\n" + real_markdown(reals)
     )
