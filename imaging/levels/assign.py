@@ -36,19 +36,17 @@ def with_vertebral_levels(
         result = identify_levels(volume, bone_mask=bone, fat_fraction_pct=fat_fraction_pct)
     else:
         note = "vertebral levels not identified: no bone labels to count vertebrae on this MR series"
-        return replace(seg, warnings=(*seg.warnings, note))
+        return replace(seg, missing={**seg.missing, "vertebrae": note})
     report = result.report
-    warnings = list(report.warnings)
-    if not report.established:
-        warnings.insert(0, f"vertebral levels not established: {report.reason}")
     meta = {**seg.meta, "vertebra_levels": report_dict(report)}
-    # The sources' note that they gave no vertebra labels is answered here (by the labels or the reason).
+    warnings = (*seg.warnings, *report.warnings)
+    # The sources' note that they gave no vertebra labels is answered here: by the labels, or by why
+    # the anatomy could not name them (a refusal is no labels, not labels of nothing).
+    if not report.established:
+        missing = {**seg.missing, "vertebrae": f"vertebral levels not established: {report.reason}"}
+        return replace(seg, meta=meta, warnings=warnings, missing=missing)
     return replace(
-        seg,
-        vertebrae=result.labels,
-        meta=meta,
-        warnings=(*seg.warnings, *warnings),
-        missing=seg.supplied("vertebrae"),
+        seg, vertebrae=result.labels, meta=meta, warnings=warnings, missing=seg.supplied("vertebrae")
     )
 
 

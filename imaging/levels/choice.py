@@ -22,8 +22,12 @@ def choose_slices(
     vertebrae: LabelMap | None,
     convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
     stated_level: str | None = None,
+    missing_reason: str | None = None,
 ) -> tuple[dict[str, LevelSlice], dict[str, str], list[str]]:
     """Representative slice per level, reasons for levels without one, and warnings.
+
+    ``missing_reason`` is why the segmentation has no vertebra labels (``Segmentation.missing``):
+    each level's reason then says so, and no warning repeats what the segmentation's notes say.
 
     A stated level applies to single-slice series only (L3-only research archives often sit beside
     full scans); a stack keeps its levels from the vertebra labels, and a warning says so.
@@ -45,14 +49,11 @@ def choose_slices(
                 )
         return found, {}, warnings
     if vertebrae is None:
-        reason = "no vertebra labels: vertebral levels cannot be assigned"
+        reason = missing_reason or "no vertebra labels: vertebral levels cannot be assigned"
         if volume.shape[0] == 1:
             reason += " (for a single slice, state its level with --level)"
-        return (
-            {},
-            {level: reason for level in MEASURED_LEVELS},
-            [*warnings, reason + "; all level values are null"],
-        )
+        said = [] if missing_reason and volume.shape[0] != 1 else [reason + "; all level values are null"]
+        return {}, {level: reason for level in MEASURED_LEVELS}, [*warnings, *said]
     found, level_notes = find_level_slices(vertebrae, volume, convention)
     warnings.extend(level_notes.values())
     not_measured: dict[str, str] = {}

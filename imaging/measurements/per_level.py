@@ -88,7 +88,7 @@ def measure_levels(
 ) -> LevelsResult:
     """All per-level values of one series (see the module docstring)."""
     slices, not_measured, warnings = choose_slices(
-        volume, seg.vertebrae, options.convention, options.stated_level
+        volume, seg.vertebrae, options.convention, options.stated_level, seg.missing.get("vertebrae")
     )
     is_ct = volume.meta.is_ct
     hu = volume.array if is_ct else None

@@ -52,7 +52,26 @@ def test_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
     tissue = LabelMap(np.ones((4, 8, 8), np.uint8), dict(TISSUE_NAMES))
     seg = with_vertebral_levels(volume, Segmentation(tissue, None), is_ct=False)
     assert seg.vertebrae is None
-    assert any("no bone labels" in w for w in seg.warnings)
+    assert any("no bone labels" in w for w in seg.notes)
+
+
+def test_a_refusal_is_no_labels_with_the_reason_not_labels_of_nothing() -> None:
+    """Levels that anatomy cannot name are "not established", never "not in the scanned range"."""
+    from imaging.measurements.per_level import MeasureOptions, measure_levels
+
+    volume = Volume(
+        np.full((6, 32, 32), -1000, np.int16),
+        np.diag([5.0, 1.0, 1.0, 1.0]),
+        SeriesFacts(modality=Modality.CT),
+    )
+    seg = with_vertebral_levels(
+        volume, Segmentation(None, None, missing={"vertebrae": "no vertebra model"}), is_ct=True
+    )
+    assert seg.vertebrae is None and seg.meta["vertebra_levels"]["established"] is False
+    assert seg.missing["vertebrae"].startswith("vertebral levels not established: ")
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=None, contrast="no")
+    assert all(r == seg.missing["vertebrae"] for r in result.not_measured.values())
+    assert not any("scanned range" in w for w in [*seg.notes, *result.warnings])
 
 
 def test_given_vertebra_labels_and_single_slices_are_left_alone() -> None:
