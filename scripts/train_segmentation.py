@@ -22,6 +22,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from segmentation_models.training.case import read_case
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 REAL_CT = "ct_upper_abdomen_b"
@@ -127,10 +129,11 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> int:
 
     from segmentation_models.registry import registry_root
-    from segmentation_models.training import data, register
+    from segmentation_models.training import register
     from segmentation_models.training.loop import TrainConfig, train
     from segmentation_models.training.recipes import tissue_spec
     from segmentation_models.training.transforms import AugmentConfig
+    from training_data import data
 
     modality = args.modality.upper()
     spec = tissue_spec(args.name, args.version, modality, args.size)
@@ -140,7 +143,7 @@ def _train(args: argparse.Namespace) -> int:
     val_paths = data.ensure_phantom_cases(
         cache, list(range(900_000, 900_000 + args.val_phantoms)), modality, px
     )
-    cases = [data.read_case(p) for p in paths]
+    cases = [read_case(p) for p in paths]
     weights = [1.0] * len(cases)
     real_note = "none"
     if not args.no_real and modality == "CT" and (SHARED_REAL / REAL_CT).is_dir():
@@ -161,7 +164,7 @@ def _train(args: argparse.Namespace) -> int:
             f"(~{100 * args.real_share:.0f} % of sampled slices), "
             f"slices {REAL_HELD_OUT[0]}-{REAL_HELD_OUT[-1]} held out"
         )
-    val = [data.read_case(p) for p in val_paths]
+    val = [read_case(p) for p in val_paths]
     config = TrainConfig(
         iterations=args.iterations,
         batch_size=args.batch_size,
@@ -196,7 +199,7 @@ def _train(args: argparse.Namespace) -> int:
         stopped_early=result.stopped_early,
         data=(
             f"{len(paths)} procedural {modality} phantoms (seeds 0-{len(paths) - 1}, 5 slices each, "
-            f"{px:g} mm +-10 % pixels; randomisation in segmentation_models/training/data.py), "
+            f"{px:g} mm +-10 % pixels; randomisation in training_data/data.py), "
             f"{len(val)} validation phantoms (seeds 900000+). Real data: {real_note}.{init_note}"
         ),
         intended_use=(
@@ -238,7 +241,7 @@ def _warm_start(name: str | None, spec) -> tuple[dict | None, str]:
 
 
 def _eval_seeds(n: int) -> list[int]:
-    from segmentation_models.training.evaluate import HELD_OUT_SEED0
+    from training_data.evaluate import HELD_OUT_SEED0
 
     return list(range(HELD_OUT_SEED0, HELD_OUT_SEED0 + n))
 
@@ -250,7 +253,7 @@ def _loaded(network, spec):
 
 
 def _real_evaluations(model) -> list:
-    from segmentation_models.training.evaluate import evaluate_real_ct
+    from training_data.evaluate import evaluate_real_ct
 
     case = SHARED_REAL / REAL_CT
     if model.spec.modality != "CT" or not case.is_dir():
@@ -259,7 +262,7 @@ def _real_evaluations(model) -> list:
 
 
 def _real_text(reals: list, modality: str = "CT") -> str:
-    from segmentation_models.training.evaluation_report import real_markdown
+    from training_data.evaluation_report import real_markdown
 
     if not reals:
         if modality != "CT":
@@ -300,7 +303,7 @@ class Measured:
 
 
 def _measure(model, n_phantoms: int) -> Measured:
-    from segmentation_models.training import evaluate
+    from training_data import evaluate
 
     seeds = _eval_seeds(n_phantoms)
     phantoms = {
@@ -311,7 +314,7 @@ def _measure(model, n_phantoms: int) -> Measured:
 
 
 def _metrics(m: Measured) -> dict[str, float]:
-    from segmentation_models.training import evaluation_report as report
+    from training_data import evaluation_report as report
 
     prefix = {ROUTINE: "phantom_routine", RANDOMISED: "phantom_randomised"}
     out: dict[str, float] = {}
@@ -327,7 +330,7 @@ def _metrics(m: Measured) -> dict[str, float]:
 
 def _evaluation_sections(m: Measured, provenance: str) -> dict[str, str]:
     """The card sections an evaluation produces (titles are stable: --write-card replaces them)."""
-    from segmentation_models.training import evaluation_report as report
+    from training_data import evaluation_report as report
 
     modality = m.phantoms[ROUTINE].modality
     scope = (
@@ -351,7 +354,7 @@ def _evaluation_sections(m: Measured, provenance: str) -> dict[str, str]:
 
 
 def _target_limitations(m: Measured) -> list[str]:
-    from segmentation_models.training.evaluation_report import REAL_PARASPINAL_TARGET, missed_targets
+    from training_data.evaluation_report import REAL_PARASPINAL_TARGET, missed_targets
 
     out = missed_targets(m.phantoms)
     for r in m.reals:
@@ -437,7 +440,7 @@ def _write_card(path: Path, m: Measured, sections: dict[str, str]) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from segmentation_models.training.finetune import FinetuneOptions, finetune
+    from training_data.finetune import FinetuneOptions, finetune
 
     opts = FinetuneOptions(
         base=args.base,

@@ -3,8 +3,8 @@
 ingest → volume → segmentation → levels → measurements → classification → outputs, with pipeline,
 batch and cli on top (docs/architecture.md). ``segmentation_models`` is the networks library: it
 imports nothing from ``imaging`` or ``phantoms``, and ``imaging`` reaches networks only through it.
-The one known exception, ``segmentation_models.training`` (it trains on what ``imaging`` reads and
-``phantoms`` draws), is listed here so that it cannot grow unnoticed.
+``phantoms`` (synthetic data) and ``training_data`` (cases and evaluation for training) sit above
+the stages; the stages import neither.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ RANK = {
     "imaging.cli": 10,
     "imaging.__main__": 11,
 }
-KNOWN_EXCEPTIONS = {("segmentation_models.training", "imaging"), ("segmentation_models.training", "phantoms")}
 
 
 def _group(module: str) -> str:
@@ -49,7 +48,7 @@ def _group(module: str) -> str:
 def _imports() -> list[tuple[str, str, str]]:
     """(importing module, imported module, file) for every import of the three packages, lazy ones too."""
     found = []
-    for package in ("imaging", "segmentation_models", "phantoms"):
+    for package in ("imaging", "segmentation_models", "phantoms", "training_data"):
         for path in sorted((ROOT / package).rglob("*.py")):
             module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
             for node in ast.walk(ast.parse(path.read_text())):
@@ -77,15 +76,11 @@ def test_every_imaging_subpackage_has_a_place_in_the_flow():
     assert groups <= set(RANK), sorted(groups - set(RANK))
 
 
-def test_the_networks_library_imports_no_stage_and_no_phantom():
+def test_the_networks_library_imports_no_stage_no_phantom_and_no_training_data():
     wrong = []
     for module, target, path in _imports():
         a, b = _group(module), target.split(".")[0]
-        if (
-            a.startswith("segmentation_models")
-            and b in ("imaging", "phantoms")
-            and (a, b) not in KNOWN_EXCEPTIONS
-        ):
+        if a.startswith("segmentation_models") and b in ("imaging", "phantoms", "training_data"):
             wrong.append(f"{path}: {module} imports {target}")
     assert not wrong, "\n".join(wrong)
 
@@ -95,6 +90,18 @@ def test_imaging_imports_no_phantom_and_no_training_code():
         f"{path}: {module} imports {target}"
         for module, target, path in _imports()
         if module.startswith("imaging")
-        and (target.startswith("phantoms") or target.startswith("segmentation_models.training"))
+        and target.startswith(("phantoms", "training_data", "segmentation_models.training"))
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_cycle_between_the_top_level_packages():
+    """segmentation_models < imaging < phantoms < training_data: each imports only those before it."""
+    order = ["segmentation_models", "imaging", "phantoms", "training_data"]
+    wrong = [
+        f"{path}: {module} imports {target}"
+        for module, target, path in _imports()
+        if target.split(".")[0] in order
+        and order.index(target.split(".")[0]) > order.index(module.split(".")[0])
     ]
     assert not wrong, "\n".join(wrong)

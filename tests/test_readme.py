@@ -143,7 +143,7 @@ def test_sample_output_reference_standard_figures_are_recomputed() -> None:
     from imaging.segmentation.labels import LabelMap
     from imaging.segmentation.tissue_rules import tissue_from_ct
     from segmentation_models.networks import COMPARTMENT_CLASSES
-    from segmentation_models.training.data import read_dicom_series
+    from training_data.data import read_dicom_series
 
     folder = _truth_folder("BM001", "CT_20260314_S002_")
     truth = json.loads((folder / "truth.json").read_text())["levels"]["L3"]

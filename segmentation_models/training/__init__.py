@@ -1,21 +1,19 @@
-"""Training the segmentation networks: data, augmentation, partial-label losses, loop, evaluation.
+"""Training the segmentation networks: the optimisation, on cases given as arrays.
 
 Modules, one job each:
 
-* :mod:`.targets` -- what a voxel's training target *is*: a set of allowed compartment classes
-  (a bit mask), so fully labelled phantoms, partially labelled TotalSegmentator maps and windowed
-  manual tissue labels (.tag) are one kind of target;
-* :mod:`.data` -- phantom cases with wide randomisation, real and user cases, cached as ``.npz``;
+* :mod:`.case` -- one case on the model grid and its targets as *sets of allowed classes* (a bit
+  mask per voxel), so fully labelled phantoms, partially labelled TotalSegmentator maps and windowed
+  manual labels are one kind of target; cached as ``.npz``;
 * :mod:`.transforms` -- MONAI augmentation after the registry spec's own intensity normalisation;
 * :mod:`.losses` -- Dice + cross-entropy over allowed-class sets;
 * :mod:`.loop` -- the training loop (seeded, AMP on CUDA, checkpoint/resume, validation);
-* :mod:`.evaluate` -- per-class Dice of the *final tissue labels* on held-out phantoms and real cases;
-* :mod:`.reference_standard` -- what a perfect manual segmentation scores (truth compartments + the
-  same HU windows or fat-fraction rule) and why it misses geometric truth (the definitional ceiling);
-* :mod:`.evaluation_report` -- the model card's evaluation tables from those figures;
 * :mod:`.recipes` -- the registry specs of the default networks (architecture, grid, classes);
-* :mod:`.register` -- weights, ``model.json`` and the model card written together;
-* :mod:`.finetune` -- one-command fine-tuning on a folder of a department's labelled cases.
+* :mod:`.register` -- weights, ``model.json`` and the model card written together.
+
+Where the cases come from (phantoms, real and user scans), how results are scored against the
+reference standard, and fine-tuning on a department's labels are :mod:`training_data`, which sits
+above the imaging stages; this package imports none of them.
 
 Importing this package does nothing (torch and MONAI load inside the functions that need them).
 """

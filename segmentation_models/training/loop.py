@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from segmentation_models.registry import ModelSpec
-from segmentation_models.training.data import Case
+from segmentation_models.training.case import Case
 from segmentation_models.training.losses import SetDiceCELoss
 from segmentation_models.training.transforms import (
     AugmentConfig,
@@ -190,7 +190,7 @@ def validate(network: Any, spec: ModelSpec, cases: Sequence[Case], device: Any) 
     """Pooled compartment Dice per class over every slice of ``cases`` (certain voxels only)."""
     import torch
 
-    from segmentation_models.training.evaluate import set_dice_counts
+    from segmentation_models.training.case import set_dice_counts
 
     n = spec.out_channels
     inter, total = np.zeros(n), np.zeros(n)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from segmentation_models.registry import Normalisation
-from segmentation_models.training.data import Case
+from segmentation_models.training.case import Case
 
 
 @dataclass(frozen=True)

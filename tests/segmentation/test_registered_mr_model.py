@@ -18,8 +18,8 @@ from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered, sha256_file
 from segmentation_models.registry import DEFAULT_MODEL_NAMES, get_spec
-from segmentation_models.training import data
-from segmentation_models.training.evaluate import HELD_OUT_SEED0, dice
+from training_data import data
+from training_data.evaluate import HELD_OUT_SEED0, dice
 
 NAME = DEFAULT_MODEL_NAMES["MR"]
 

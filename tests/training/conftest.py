@@ -7,13 +7,14 @@ from dataclasses import replace
 import pytest
 
 from segmentation_models.registry import Spacing
-from segmentation_models.training import data
+from segmentation_models.training.case import Case
 from segmentation_models.training.loop import TrainConfig
 from segmentation_models.training.recipes import tissue_spec
 from segmentation_models.training.transforms import AugmentConfig
+from training_data import data
 
 
-def tiny_case(seed: int) -> data.Case:
+def tiny_case(seed: int) -> Case:
     """A 3-slice phantom case at 8 mm pixels (40 x 40): anatomy, targets and truth, in ~0.1 s."""
     s = data.sample_phantom_settings(seed)
     return data.render_phantom_case(replace(s, pixel_mm=8.0, matrix=48, n_slices=3, supersample=1))
@@ -26,7 +27,7 @@ def tiny_spec():
 
 
 @pytest.fixture(scope="session")
-def tiny_cases() -> list[data.Case]:
+def tiny_cases() -> list[Case]:
     return [tiny_case(seed) for seed in (1, 2)]
 
 

@@ -13,7 +13,7 @@ import pytest
 from segmentation_models.loading import sha256_file
 from segmentation_models.model_card import replace_items, replace_section
 from segmentation_models.registry import get_spec, registry_root
-from segmentation_models.training.evaluation_report import CEILING_COLUMN, GEOMETRIC_COLUMN, REFERENCE_COLUMN
+from training_data.evaluation_report import CEILING_COLUMN, GEOMETRIC_COLUMN, REFERENCE_COLUMN
 
 CARD = """# m 1
 
@@ -96,8 +96,8 @@ def _script():
 
 
 def test_write_card_refreshes_numbers_and_keeps_the_run(tmp_path):
-    from segmentation_models.training.evaluate import render_eval_case, score_phantom_cases
-    from segmentation_models.training.reference_standard import reference_tissue
+    from training_data.evaluate import render_eval_case, score_phantom_cases
+    from training_data.reference_standard import reference_tissue
 
     from .test_evaluate import _tiny_settings
 

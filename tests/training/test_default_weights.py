@@ -13,8 +13,8 @@ from imaging.volume import Volume
 from segmentation_models.inference import InferenceOptions
 from segmentation_models.loading import load_registered
 from segmentation_models.registry import get_spec, registry_root
-from segmentation_models.training import data
-from segmentation_models.training.evaluate import HELD_OUT_SEED0, dice
+from training_data import data
+from training_data.evaluate import HELD_OUT_SEED0, dice
 
 NAME = "bonemuscle-ct-tissue"
 

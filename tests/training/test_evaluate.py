@@ -15,18 +15,17 @@ import torch
 from imaging.segmentation.labels import TISSUE_NAMES, LabelMap
 from segmentation_models.loading import LoadedModel
 from segmentation_models.networks import build_network
-from segmentation_models.training import data
-from segmentation_models.training import targets as tg
-from segmentation_models.training.evaluate import (
+from segmentation_models.training.case import bit, bits_of, set_dice_counts
+from training_data import data
+from training_data.evaluate import (
     HELD_OUT_SEED0,
     EvalCase,
     dice,
     evaluate_phantoms,
     render_eval_case,
     score_phantom_cases,
-    set_dice_counts,
 )
-from segmentation_models.training.reference_standard import (
+from training_data.reference_standard import (
     EVAL_TISSUES,
     ceiling_causes,
     near_boundary,
@@ -44,7 +43,7 @@ def test_dice_of_two_empty_masks_is_undefined_not_one():
 
 
 def test_set_dice_ignores_voxels_whose_class_is_uncertain():
-    bits = np.array([tg.bit(1), tg.bit(1), tg.bits_of([1, 2]), 0], dtype=np.uint16)
+    bits = np.array([bit(1), bit(1), bits_of([1, 2]), 0], dtype=np.uint16)
     pred = np.array([1, 2, 1, 1])
     inter, total = set_dice_counts(pred, bits, 3)
     # class 1: voxels 0,1 certain positives; voxel 2 ({1,2}) and 3 (unknown) are not counted

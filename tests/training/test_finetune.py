@@ -10,8 +10,9 @@ from imaging.segmentation.label_files.slice_o_matic_tag import write_tag
 from segmentation_models.loading import load_registered, save_registered
 from segmentation_models.networks import build_network
 from segmentation_models.registry import read_spec
-from segmentation_models.training import targets as tg
-from segmentation_models.training.finetune import FinetuneOptions, find_user_cases, finetune, user_case
+from segmentation_models.training.case import UNKNOWN, allowed_mask
+from training_data import targets as tg
+from training_data.finetune import FinetuneOptions, find_user_cases, finetune, user_case
 
 from .conftest import tiny_case, tiny_spec
 
@@ -51,8 +52,8 @@ def test_user_tag_case_becomes_a_one_slice_partial_target(tmp_path):
     assert [c.name for c in found] == ["case01"] and found[0].labels[0].suffix == ".tag"
     case = user_case(found[0], pixel_mm=8.0)
     assert case.train_slices == (1,)
-    assert np.all(case.target[[0, 2]] == tg.UNKNOWN)
-    allowed = tg.allowed_mask(case.target[1])
+    assert np.all(case.target[[0, 2]] == UNKNOWN)
+    allowed = allowed_mask(case.target[1])
     sat = truth.tissue[1] == 3
     assert sat.any() and np.all(allowed[tg.CLASS_INDEX["subcutaneous_fat"]][sat])
     assert not np.any(allowed[tg.CLASS_INDEX["visceral_fat"]][sat])

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from segmentation_models.training import data
+from segmentation_models.training.case import read_case, write_case
 from segmentation_models.training.loop import CHECKPOINT, train
+from training_data import data
 
 from .conftest import tiny_config, tiny_spec
 
 
 def test_case_round_trips_through_the_cache(tmp_path, tiny_cases):
     case = tiny_cases[0]
-    back = data.read_case(data.write_case(case, tmp_path / "c.npz"))
+    back = read_case(write_case(case, tmp_path / "c.npz"))
     assert back.name == case.name and back.train_slices == case.train_slices
     np.testing.assert_array_equal(back.target, case.target)
     np.testing.assert_array_equal(back.tissue, case.tissue)

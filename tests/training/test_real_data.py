@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmentation_models.training import data
-from segmentation_models.training import targets as tg
+from segmentation_models.training.case import allowed_mask, bit
+from training_data import data
+from training_data import targets as tg
 
 
 @pytest.mark.shared
@@ -19,8 +20,8 @@ def test_real_ct_gives_partial_targets_and_keeps_held_out_slices_apart(shared_da
     assert case.image.shape[0] == volume.shape[0] == 20
     assert case.spacing_kji[1] == pytest.approx(1.5, rel=0.01)
     assert 18 not in case.train_slices and 19 not in case.train_slices and 0 in case.train_slices
-    allowed = tg.allowed_mask(case.target)
-    paraspinal = case.target == tg.bit(tg.CLASS_INDEX["paraspinal"])
+    allowed = allowed_mask(case.target)
+    paraspinal = case.target == bit(tg.CLASS_INDEX["paraspinal"])
     assert paraspinal.sum() > 1000
     # TotalSegmentator background: could be fat or unsegmented muscle, never forced to background
     unlabelled = allowed[tg.CLASS_INDEX["subcutaneous_fat"]] & allowed[0]

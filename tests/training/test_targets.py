@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from phantoms.labels import Fine
-from segmentation_models.training import targets as tg
+from segmentation_models.training.case import allowed_mask
+from training_data import targets as tg
 
 C = tg.CLASS_INDEX
 
@@ -31,7 +32,7 @@ def test_every_fine_label_has_a_compartment_and_table_is_background():
 def test_totalsegmentator_background_excludes_only_what_it_segments():
     labels = np.array([[0, 1, 2, 3]])
     bits = tg.compartment_label_bits(labels, {1: "paraspinal", 2: "bone", 3: "other_soft_tissue"})
-    allowed = tg.allowed_mask(bits)
+    allowed = allowed_mask(bits)
     assert list(np.flatnonzero(allowed[:, 0, 1])) == [C["paraspinal"]]
     background = set(np.flatnonzero(allowed[:, 0, 0]))
     assert C["paraspinal"] not in background and C["bone"] not in background
@@ -43,7 +44,7 @@ def test_windowed_tissue_labels_use_the_hu_windows_for_blank_voxels():
     names = {1: "skeletal_muscle", 3: "sat"}
     tissue = np.array([[1, 3, 0, 0, 0]])
     hu = np.array([[40.0, -100.0, 40.0, -100.0, 800.0]])
-    allowed = tg.allowed_mask(tg.tissue_label_bits(tissue, names, hu))
+    allowed = allowed_mask(tg.tissue_label_bits(tissue, names, hu))
     muscles = {C[g] for g in ("psoas", "paraspinal", "quadratus_lumborum", "abdominal_wall", "other_muscle")}
     assert set(np.flatnonzero(allowed[:, 0, 0])) == muscles
     assert set(np.flatnonzero(allowed[:, 0, 1])) == {C["subcutaneous_fat"]}
@@ -54,4 +55,4 @@ def test_windowed_tissue_labels_use_the_hu_windows_for_blank_voxels():
 
 
 def test_unknown_allows_everything():
-    assert tg.allowed_mask(np.zeros((2, 2), dtype=np.uint16)).all()
+    assert allowed_mask(np.zeros((2, 2), dtype=np.uint16)).all()

@@ -18,7 +18,7 @@ for a perfect analyst. So every phantom table has:
   that follows the manual standard can reach against geometric truth on these phantoms.
 
 Where the ceiling loses is measured per voxel by
-:func:`segmentation_models.training.reference_standard.ceiling_causes` (compartment mapping, designed
+:func:`training_data.reference_standard.ceiling_causes` (compartment mapping, designed
 value outside window, partial volume and blur, texture and other, noise at boundaries / in
 interiors); the cards print it under each phantom table.
 
@@ -60,8 +60,7 @@ from typing import Any
 import numpy as np
 
 from imaging.segmentation.labels import LabelMap
-from segmentation_models.training import targets as tg
-from segmentation_models.training.reference_standard import (
+from training_data.reference_standard import (
     EVAL_TISSUES,
     CauseTable,
     ceiling_causes,
@@ -74,20 +73,6 @@ from segmentation_models.training.reference_standard import (
 HELD_OUT_SEED0 = 1_000_000
 
 Segmenter = Callable[[Any], LabelMap]  # a rendered Case -> contract tissue labels on its grid
-
-
-def set_dice_counts(pred: np.ndarray, bits: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per class: (2·|P∩T| / 2, |P|+|T|) over voxels whose membership in the class is certain."""
-    allowed = tg.allowed_mask(bits, n)
-    n_allowed = allowed.sum(axis=0)
-    inter, total = np.zeros(n), np.zeros(n)
-    for c in range(n):
-        positive = allowed[c] & (n_allowed == 1) & (bits != 0)
-        certain = positive | ~allowed[c]
-        p = (pred == c) & certain
-        inter[c] = np.count_nonzero(p & positive)
-        total[c] = np.count_nonzero(p) + np.count_nonzero(positive)
-    return inter, total
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -139,7 +124,7 @@ def held_out_settings(seed: int, modality: str, pixel_mm: float = 0.8, standard:
     Raises:
         ValueError: a seed below :data:`HELD_OUT_SEED0` (it may have been trained on).
     """
-    from segmentation_models.training.data import sample_phantom_settings
+    from training_data.data import sample_phantom_settings
 
     if seed < HELD_OUT_SEED0:
         raise ValueError(f"evaluation seed {seed} is below {HELD_OUT_SEED0}: it may have been trained on")
@@ -153,7 +138,7 @@ def held_out_settings(seed: int, modality: str, pixel_mm: float = 0.8, standard:
 
 def render_eval_case(settings: Any, explain: bool = True) -> EvalCase:
     """Render a held-out draw, plus (``explain``) its noise-free twin and designed values."""
-    from segmentation_models.training.data import render_phantom_case
+    from training_data.data import render_phantom_case
 
     case = render_phantom_case(settings)
     if not explain:
@@ -297,7 +282,7 @@ def evaluate_real_ct(
     from imaging.segmentation.label_files.precomputed import load_precomputed
     from imaging.segmentation.networks import segment
     from segmentation_models.inference import InferenceOptions
-    from segmentation_models.training.data import read_dicom_series
+    from training_data.data import read_dicom_series
 
     volume = read_dicom_series(Path(dicom_dir))
     ref = load_precomputed(Path(ts_labels), volume)

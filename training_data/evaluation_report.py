@@ -1,6 +1,6 @@
 """Evaluation results as model-card markdown and metrics, with names no reader can confuse.
 
-Three comparisons per tissue (see :mod:`segmentation_models.training.evaluate`): the headline
+Three comparisons per tissue (see :mod:`training_data.evaluate`): the headline
 :data:`REFERENCE_COLUMN`, :data:`GEOMETRIC_COLUMN` beside it, and :data:`CEILING_COLUMN`; issue 3's
 acceptance targets are checked under both network comparisons, so a card states which are met under
 which definition.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from segmentation_models.training.evaluate import HELD_OUT_SEED0, PhantomEvaluation, RealEvaluation
-from segmentation_models.training.reference_standard import (
+from training_data.evaluate import HELD_OUT_SEED0, PhantomEvaluation, RealEvaluation
+from training_data.reference_standard import (
     BOUNDARY_MM,
     CAUSES,
     EVAL_TISSUES,
@@ -106,7 +106,7 @@ def ceiling_markdown(ev: PhantomEvaluation) -> str:
         "geometric truth disagree is assigned to the first cause that explains it, causes not listed lose "
         f"nothing; 'boundary' = within {BOUNDARY_MM:g} mm in-plane of another tissue or another tissue in "
         "the next slice; "
-        "segmentation_models/training/reference_standard.py, `ceiling_causes`):",
+        "training_data/reference_standard.py, `ceiling_causes`):",
         "",
         "| tissue | ceiling | " + " | ".join(CAUSES[c] for c in keys) + " |",
         "|---" * (len(keys) + 2) + "|",

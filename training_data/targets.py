@@ -20,7 +20,7 @@ and the basivertebral vein -> ``other_soft_tissue``; air and the couch -> ``back
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from scipy import ndimage
@@ -30,10 +30,9 @@ from imaging.segmentation.windows import HuWindow
 from phantoms.labels import Fine
 from segmentation_models.class_schema import MUSCLE_GROUPS
 from segmentation_models.networks import COMPARTMENT_CLASSES
+from segmentation_models.training.case import ALL_BITS, bit, bits_of
 
-UNKNOWN = np.uint16(0)
 CLASS_INDEX: dict[str, int] = {name: value for value, name in COMPARTMENT_CLASSES.items()}
-N_CLASSES = len(COMPARTMENT_CLASSES)
 _IMAT = -1  # marker: assigned to the nearest muscle's group
 
 FINE_TO_COMPARTMENT: dict[Fine, str | int] = {
@@ -76,22 +75,6 @@ _LUT = np.zeros(max(int(f) for f in Fine) + 1, dtype=np.int16)
 for _f, _c in FINE_TO_COMPARTMENT.items():
     _LUT[int(_f)] = _c if isinstance(_c, int) else CLASS_INDEX[_c]
 MUSCLE_CLASSES: tuple[int, ...] = tuple(CLASS_INDEX[g] for g in MUSCLE_GROUPS)
-
-
-def bit(c: int) -> int:
-    """The bit of class ``c``."""
-    return 1 << int(c)
-
-
-def bits_of(classes: Iterable[int]) -> int:
-    """The bit mask allowing every class in ``classes``."""
-    out = 0
-    for c in classes:
-        out |= bit(c)
-    return out
-
-
-ALL_BITS = bits_of(range(N_CLASSES))
 
 
 def phantom_compartments(fine: np.ndarray) -> np.ndarray:
@@ -182,9 +165,3 @@ def tissue_label_bits(
         allowed[inside] &= np.uint16(ALL_BITS & ~bits)
     out[blank] = allowed[blank]
     return out
-
-
-def allowed_mask(bits: np.ndarray, n_classes: int = N_CLASSES) -> np.ndarray:
-    """Boolean (n_classes, *shape) array: may voxel be class c? UNKNOWN allows everything."""
-    b = np.where(bits == 0, np.uint16(ALL_BITS), bits)
-    return np.stack([(b >> np.uint16(c)) & 1 for c in range(n_classes)]).astype(bool)

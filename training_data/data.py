@@ -18,7 +18,6 @@ image an MR network reads (imaging.pipeline.mr_metrics.network_image gives it th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -27,32 +26,12 @@ from typing import Any
 import numpy as np
 
 from imaging.volume import Volume
-from segmentation_models.training import targets as tg
+from segmentation_models.training.case import UNKNOWN, Case, write_case
+from training_data import targets as tg
 
 DATA_VERSION = 2  # 2: humerus down to the elbow joint; ARMS_IN_FOV_SHARE 0.35 -> 0.45
 ARMS_IN_FOV_SHARE = 0.45  # arms-down scans are common in the elderly and in trauma; arm muscle must be learnt
 TRAIN_LEVELS = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
-
-
-@dataclass(frozen=True)
-class Case:
-    """One training/evaluation case on the model grid ([slice, row, column])."""
-
-    name: str
-    image: np.ndarray  # float32 raw intensities (HU on CT); outside the field of view as the scanner wrote it
-    target: np.ndarray  # uint16 allowed-class bits (0 = unknown)
-    spacing_kji: tuple[float, float, float]
-    modality: str
-    source: str  # "phantom", "real" or "user"
-    train_slices: tuple[int, ...]  # slices usable as centre slices for training
-    tissue: np.ndarray | None = None  # phantom truth tissue labels (imaging.segmentation.labels.TISSUE_NAMES)
-    # MR phantoms: fat fraction (%) from the rendered water/fat images by the pipeline's formula, so the
-    # evaluation splits IMAT as `analyze` does; not cached (evaluation renders its cases afresh)
-    fat_fraction: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.image.shape != self.target.shape or self.image.ndim != 3:
-            raise ValueError(f"{self.name}: image {self.image.shape} and target {self.target.shape} differ")
 
 
 @dataclass(frozen=True)
@@ -210,39 +189,6 @@ def ensure_phantom_cases(
     return paths
 
 
-def write_case(case: Case, path: Path) -> Path:
-    """Atomically write a case as compressed npz (image as float32, targets as uint16)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    arrays: dict[str, np.ndarray] = {
-        "image": case.image.astype(np.float32),
-        "target": case.target.astype(np.uint16),
-    }
-    if case.tissue is not None:
-        arrays["tissue"] = case.tissue.astype(np.uint8)
-    meta = {k: getattr(case, k) for k in ("name", "spacing_kji", "modality", "source", "train_slices")}
-    # numpy's stub types every **kwds value like allow_pickle (bool): a known mypy limit, not an error
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)
-    return path
-
-
-def read_case(path: Path) -> Case:
-    """Read a case written by :func:`write_case`."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        return Case(
-            name=meta["name"],
-            image=z["image"],
-            target=z["target"],
-            spacing_kji=tuple(meta["spacing_kji"]),
-            modality=meta["modality"],
-            source=meta["source"],
-            train_slices=tuple(meta["train_slices"]),
-            tissue=z["tissue"] if "tissue" in z.files else None,
-        )
-
-
 def to_model_grid_case(
     name: str,
     volume: Volume,
@@ -266,7 +212,7 @@ def to_model_grid_case(
         for m, s, n in zip(image.shape, scale, bits.shape, strict=True)
     ]
     target = bits[np.ix_(*index)]
-    labelled = [k for k in range(target.shape[0]) if np.any(target[k] != tg.UNKNOWN)]
+    labelled = [k for k in range(target.shape[0]) if np.any(target[k] != UNKNOWN)]
     return Case(
         name=name,
         image=image,
@@ -331,5 +277,5 @@ def labelled_case(
         raise ValueError(f"{label_path}: no compartment or CT tissue labels to train on")
     for k in range(raw.shape[0]):
         if not np.any(raw[k]):
-            bits[k] = tg.UNKNOWN
+            bits[k] = UNKNOWN
     return to_model_grid_case(name, volume, bits, pixel_mm, source, tuple(exclude_slices))

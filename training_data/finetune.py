@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from segmentation_models.registry import ModelSpec
-from segmentation_models.training import data
+from segmentation_models.training.case import Case, read_case
+from training_data import data
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def find_user_cases(folder: Path) -> list[UserCase]:
     return cases
 
 
-def user_case(case: UserCase, pixel_mm: float) -> data.Case:
+def user_case(case: UserCase, pixel_mm: float) -> Case:
     """Read one user case onto the model grid; several .tag files are merged slice by slice."""
     volume = data.read_dicom_series(case.series_dir)
     parts = [data.labelled_case(case.name, volume, p, pixel_mm, "user") for p in case.labels]
@@ -160,11 +161,11 @@ def finetune(cases_dir: Path, out_dir: Path, options: FinetuneOptions, command: 
     return register.register(result.network, new_spec, out_dir, facts)
 
 
-def _cached_phantoms(cache: Path | None, spec: ModelSpec) -> list[data.Case]:
+def _cached_phantoms(cache: Path | None, spec: ModelSpec) -> list[Case]:
     if cache is None:
         return []
     folder = Path(cache) / f"{spec.modality.lower()}-{spec.spacing.row_mm:g}mm"
-    return [data.read_case(p) for p in sorted(folder.glob(f"*-phantom-v{data.DATA_VERSION}-0*.npz"))[:64]]
+    return [read_case(p) for p in sorted(folder.glob(f"*-phantom-v{data.DATA_VERSION}-0*.npz"))[:64]]
 
 
 def _seg_files(folder: Path) -> list[Path]:
