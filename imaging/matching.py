@@ -29,6 +29,7 @@ from imaging.classification.inputs import (
     Subject,
 )
 from imaging.clinical import ClinicalRecord
+from imaging.schema import HeightSource, SubjectBlock
 
 DEFAULT_WINDOW_DAYS = 180
 
@@ -115,13 +116,13 @@ class Conflict:
 class Match:
     patient_id: str
     subject: Subject
-    height_source: str | None
+    height_source: HeightSource
     clinical: ClinicalRecord | None
     dxa: DxaRecord | None
     conflicts: tuple[Conflict, ...] = ()
     warnings: tuple[str, ...] = field(default=())
 
-    def subject_dict(self) -> dict[str, Any]:
+    def subject_dict(self) -> SubjectBlock:
         """The contract's results.json ``subject`` object."""
         s = self.subject
         return {

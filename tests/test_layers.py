@@ -19,6 +19,7 @@ RANK = {
     "imaging": 0,  # the package itself (version)
     "imaging.plausible": 0,
     "imaging.series_facts": -1,  # what a Volume carries: below the Volume
+    "imaging.schema": -1,  # results.json as types: any stage may fill or read it
     "imaging.volume": 0,
     "imaging.ingest": 1,
     "imaging.dxa": 2,  # reads DXA reports (DICOM through ingest)

@@ -29,6 +29,7 @@ from imaging.ingest.discovery import Discovery
 from imaging.ingest.dixon import is_dixon_context
 from imaging.ingest.model import Instance
 from imaging.ingest.series_kind import ANALYSABLE_KINDS, SeriesKind, classify, image_type
+from imaging.schema import Contrast
 
 ORIENTATION_TOLERANCE = 0.01  # max |difference| of direction cosines treated as the same plane (~0.6 deg)
 PLANE_DOMINANCE = 0.9  # |normal component| above this names the plane; below it the slice is oblique
@@ -83,7 +84,7 @@ class SeriesEntry:
     orientation: Orientation
     kernel: str | None
     image_type: tuple[str, ...]
-    contrast: str  # "yes" | "no" | "unknown", the contract's vocabulary
+    contrast: Contrast  # the contract's vocabulary
     contrast_evidence: str | None
     kind: SeriesKind
     reasons: tuple[str, ...]
@@ -299,7 +300,7 @@ def _geometry_problems(insts: list[Instance], without_pixels: set, orientation: 
     return problems
 
 
-def contrast_hint(header: pydicom.Dataset) -> tuple[str, str | None]:
+def contrast_hint(header: pydicom.Dataset) -> tuple[Contrast, str | None]:
     """("yes" | "no" | "unknown", evidence): contrast tags first, then description words.
 
     An absent ContrastBolusAgent proves nothing (many scanners never fill it), so silence is "unknown".

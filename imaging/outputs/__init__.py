@@ -28,11 +28,10 @@ Modules, one job each: :mod:`.paths` (layout, sanitising, atomic writes), :mod:`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pydicom
@@ -47,6 +46,7 @@ from imaging.outputs.paths import (
     write_with,
 )
 from imaging.outputs.results_json import check_results, validate_results
+from imaging.schema import Results
 from imaging.segmentation.labels import LabelMap
 from imaging.volume import Volume
 
@@ -93,7 +93,7 @@ def write_series_outputs(
     source_datasets: Sequence[pydicom.Dataset],
     tissue: LabelMap,
     vertebrae: LabelMap,
-    results: Mapping[str, Any],
+    results: Results,
     fat_fraction_pct: np.ndarray | None = None,
 ) -> SeriesOutputs:
     """Write results.json, label files, seg.dcm, sr.dcm, qa_<level>.png and report.html for a series.

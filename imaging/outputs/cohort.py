@@ -22,6 +22,7 @@ from typing import Any
 
 from imaging.outputs.paths import write_text_atomic
 from imaging.outputs.results_json import LEVEL_METRICS
+from imaging.schema import Results
 from imaging.segmentation.labels import MEASURED_LEVELS
 
 KEY_COLUMN = "series_uid"
@@ -66,13 +67,13 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def cohort_row(results: Mapping[str, Any]) -> dict[str, str]:
+def cohort_row(results: Results) -> dict[str, str]:
     """One CSV row (column -> text; empty for null) from a results.json dict."""
     series = results.get("series") or {}
     subject = results.get("subject") or {}
     acquisition = results.get("acquisition") or {}
     model = results.get("model") or {}
-    spacing = list(series.get("spacing_mm") or [None, None, None]) + [None] * 3
+    spacing: list[float | None] = [*(series.get("spacing_mm") or []), None, None, None]
     values: dict[str, Any] = {
         **{
             key: series.get(key)
@@ -93,7 +94,7 @@ def cohort_row(results: Mapping[str, Any]) -> dict[str, str]:
     }
     levels = results.get("levels") or {}
     for level in MEASURED_LEVELS:
-        entry = levels.get(level) or {}
+        entry: Mapping[str, Any] = levels.get(level) or {}
         for key in ("slice_index", "z_mm", *LEVEL_METRICS):
             values[f"{level}_{key}"] = entry.get(key)
     for name, entry in (results.get("classification") or {}).items():
@@ -141,7 +142,7 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def update_cohort(path: str | Path, results: Sequence[Mapping[str, Any]]) -> Path:
+def update_cohort(path: str | Path, results: Sequence[Results]) -> Path:
     """Merge rows for ``results`` into ``path``: same series UID replaces, new ones append in order."""
     path = Path(path)
     new_rows = [cohort_row(r) for r in results]

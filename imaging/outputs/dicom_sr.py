@@ -26,6 +26,7 @@ from pydicom.uid import generate_uid
 
 from imaging.outputs import codes
 from imaging.outputs.dicom_seg import MANUFACTURER, SegmentSpec, source_images
+from imaging.schema import Results
 from imaging.segmentation.labels import MEASURED_LEVELS
 from imaging.volume import Volume
 
@@ -169,7 +170,7 @@ def _group(
 
 
 def build_sr(
-    results: Mapping[str, Any],
+    results: Results,
     volume: Volume,
     source_datasets: Sequence[pydicom.Dataset],
     seg: hd.seg.Segmentation | None,

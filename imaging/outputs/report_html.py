@@ -18,6 +18,7 @@ from typing import Any
 
 from imaging.classification import criteria as C
 from imaging.outputs.results_json import LEVEL_METRICS
+from imaging.schema import Results
 from imaging.segmentation.labels import MEASURED_LEVELS
 
 # Page basics both HTML outputs share (the cohort page imports them).
@@ -77,7 +78,7 @@ def _warnings(warnings: Sequence[str]) -> str:
     return f'<div class="warn"><strong>Warnings ({len(warnings)})</strong><ul>{items}</ul></div>'
 
 
-def _subject(results: Mapping[str, Any], patient_name: str | None) -> str:
+def _subject(results: Results, patient_name: str | None) -> str:
     series = results.get("series") or {}
     subject = results.get("subject") or {}
     height = subject.get("height_m")
@@ -99,7 +100,7 @@ def _subject(results: Mapping[str, Any], patient_name: str | None) -> str:
     )
 
 
-def _acquisition(results: Mapping[str, Any]) -> str:
+def _acquisition(results: Results) -> str:
     series = results.get("series") or {}
     acq = results.get("acquisition") or {}
     contrast = acq.get("contrast")
@@ -222,7 +223,7 @@ def _images(pngs: Mapping[str, bytes]) -> str:
 
 
 def render_report(
-    results: Mapping[str, Any],
+    results: Results,
     qa_pngs: Mapping[str, bytes] | None = None,
     *,
     patient_name: str | None = None,

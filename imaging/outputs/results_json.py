@@ -1,4 +1,6 @@
-"""The results.json contract (schema_version "1"): its required shape, checked in one place.
+"""The results.json contract (schema_version "1"): its shape checked at run time, in one place.
+
+The keys come from the types in :mod:`imaging.schema` (the one statement of the schema).
 
 :func:`validate_results` returns every problem it finds (an empty list means valid) so a test or the
 pipeline can print them all at once; :func:`check_results` raises with that list. The checker only
@@ -12,36 +14,27 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from imaging.schema import (
+    SCHEMA_VERSION,
+    AcquisitionBlock,
+    Evidence,
+    LevelMetrics,
+    ModelBlock,
+    Results,
+    SeriesBlock,
+    SubjectBlock,
+    required,
+)
 from imaging.segmentation.labels import MEASURED_LEVELS
 
-SCHEMA_VERSION = "1"
-
 #: Per-level metric keys of the contract, in the order tables and cohort.csv show them.
-LEVEL_METRICS: tuple[str, ...] = (
-    "muscle_area_cm2",
-    "muscle_hu_mean",
-    "imat_area_cm2",
-    "sat_area_cm2",
-    "vat_area_cm2",
-    "smi_cm2_m2",
-    "trabecular_hu_mean",
-    "trabecular_hu_median",
-)
-SERIES_KEYS = ("patient_id", "study_uid", "series_uid", "modality", "description", "n_slices", "spacing_mm")
-SUBJECT_KEYS = ("sex", "age_years", "height_m", "height_source", "weight_kg", "bmi_kg_m2")
-ACQUISITION_KEYS = ("contrast", "kvp", "kernel")
-MODEL_KEYS = ("name", "version", "weights_sha256")
-EVIDENCE_KEYS = ("measure", "value", "threshold", "source")
-TOP_KEYS = (
-    "schema_version",
-    "series",
-    "subject",
-    "acquisition",
-    "levels",
-    "classification",
-    "model",
-    "warnings",
-)
+LEVEL_METRICS: tuple[str, ...] = required(LevelMetrics)
+SERIES_KEYS = required(SeriesBlock)
+SUBJECT_KEYS = required(SubjectBlock)
+ACQUISITION_KEYS = required(AcquisitionBlock)
+MODEL_KEYS = required(ModelBlock)
+EVIDENCE_KEYS = required(Evidence)
+TOP_KEYS = required(Results)
 
 SEXES = ("M", "F", None)
 HEIGHT_SOURCES = ("dicom", "clinical", "cli", None)

@@ -128,9 +128,9 @@ def summary_line(outcome: UnitOutcome) -> str:
     """``<unit>: ok — levels T12-L5; L3 slice 47, SMI 50.4 cm²/m²; ... -> folder`` or the failure reason."""
     if not outcome.ok:
         return f"{outcome.label}: FAILED: {outcome.reason}"
-    results = outcome.results or {}
-    n_warn = len(results.get("warnings", []))
-    text = f"{outcome.label}: ok: {level_summary(results.get('levels', {}))}"
+    results = outcome.results
+    n_warn = len(results["warnings"]) if results else 0
+    text = f"{outcome.label}: ok: {level_summary(results['levels'] if results else {})}"
     if n_warn:
         text += f"; {n_warn} warning{'s' if n_warn != 1 else ''}"
     for problem in outcome.output_problems:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -28,9 +28,9 @@ from imaging.levels.assign import with_vertebral_levels
 from imaging.matching import Match
 from imaging.measurements.per_level import SMI_NOTE, LevelsResult, MeasureOptions, measure_levels
 from imaging.outputs import write_series_outputs
-from imaging.outputs.results_json import SCHEMA_VERSION
 from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block, network_image
 from imaging.pipeline.subject import SubjectSources, subject_for
+from imaging.schema import SCHEMA_VERSION, LevelEntry, ModelBlock, Results
 from imaging.segmentation.labels import TISSUE_NAMES, VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
 from imaging.segmentation.source import SegmentationSource, run_segmentation
@@ -54,7 +54,7 @@ class UnitOutcome:
     label: str
     ok: bool
     reason: str | None = None
-    results: Mapping[str, Any] | None = None
+    results: Results | None = None
     folder: Path | None = None
     output_problems: tuple[str, ...] = ()
 
@@ -121,7 +121,7 @@ def finish_unit(
     seg: Segmentation,
     levels_options: MeasureOptions,
     subject: SubjectSources,
-    model_block: Mapping[str, Any],
+    model_block: ModelBlock,
     out_dir: Path,
     clock: dict[str, float] | None = None,
 ) -> UnitOutcome:
@@ -181,10 +181,10 @@ def build_results(
     matched: Match,
     dxa_json: Mapping[str, Any] | None,
     subject_warnings: Sequence[str],
-    model: Mapping[str, Any],
+    model: ModelBlock,
     dff: DixonFatFraction | None = None,
-) -> dict[str, Any]:
-    """The results.json dict of one unit (pure)."""
+) -> Results:
+    """The results.json record of one unit (pure; its type is :class:`imaging.schema.Results`)."""
     meta = volume.meta
     is_ct = meta.is_ct
     warnings: list[str] = [*meta.warnings, *seg.notes]
@@ -203,7 +203,7 @@ def build_results(
         warnings.append("BMI null: weight or height unknown")
     ct_inputs = CtInputs.from_levels(level_entries, entry.contrast) if is_ct else None
     classification = classify(matched.classification_inputs(ct_inputs))
-    results: dict[str, Any] = {
+    results: Results = {
         "schema_version": SCHEMA_VERSION,
         "series": {
             "patient_id": meta.patient_id or entry.patient_id or None,
@@ -225,13 +225,14 @@ def build_results(
             "slice_thickness_mm": meta.slice_thickness_mm,
             "corrections": list(meta.corrections),
         },
-        "levels": level_entries,
+        # entries are assembled by the measurement functions; check_results validates them on writing
+        "levels": cast(dict[str, LevelEntry], level_entries),
         "levels_not_measured": levels.not_measured,
         "levels_cut_by_scan_range": levels.cut_levels,
         "volumes_ml": levels.volumes,
         "classification": classification,
         "classification_config": {**config_summary(), "description": DEFAULT_DESCRIPTION},
-        "model": dict(model),
+        "model": model,
         "segmentation": {
             k: v
             for k, v in seg.meta.items()

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from imaging.schema import ModelBlock
 from imaging.segmentation.label_files.precomputed import PrecomputedOptions, load_precomputed
 from imaging.segmentation.networks import segment
 from imaging.segmentation.result import Segmentation
@@ -40,7 +41,7 @@ class SegmentationSource:
         if bool(self.models) == bool(self.files):
             raise ValueError("give either models or precomputed segmentation files, not both or neither")
 
-    def model_block(self, modality: str | None = None) -> dict[str, Any]:
+    def model_block(self, modality: str | None = None) -> ModelBlock:
         """results.json ``model``: the network(s) that segment a ``modality`` series (all when None),
         or the precomputed files with their checksums."""
         if self.models:
@@ -122,9 +123,14 @@ def fitting_models(specs: Sequence[ModelSpec], modality: str) -> tuple[int, ...]
     return fit
 
 
-def describe_models(descriptions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def describe_models(descriptions: Sequence[Mapping[str, Any]]) -> ModelBlock:
     """results.json ``model`` from the networks that made the labels: the first, plus all as components."""
-    block = dict(descriptions[0])
+    first = descriptions[0]
+    block: ModelBlock = {
+        "name": first["name"],
+        "version": first["version"],
+        "weights_sha256": first["weights_sha256"],
+    }
     if len(descriptions) > 1:
         block["components"] = [dict(d) for d in descriptions]
     return block
