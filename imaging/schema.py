@@ -99,6 +99,12 @@ class Evidence(TypedDict):
     source: str
 
 
+class NoticeJson(TypedDict):
+    code: str
+    level: str | None
+    message: str
+
+
 class Results(TypedDict):
     schema_version: str
     series: SeriesBlock
@@ -108,6 +114,7 @@ class Results(TypedDict):
     classification: dict[str, dict[str, Any]]
     model: ModelBlock
     warnings: list[str]
+    notices: NotRequired[list[NoticeJson]]  # the warnings as {"code", "level", "message"}, same order
     levels_not_measured: NotRequired[dict[str, str]]
     levels_cut_by_scan_range: NotRequired[dict[str, dict[str, Any]]]
     volumes_ml: NotRequired[dict[str, Any]]

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RANK = {
     "imaging": 0,  # the package itself (version)
     "imaging.plausible": 0,
+    "imaging.notices": -1,  # warnings as values: any stage may make them
     "imaging.series_facts": -1,  # what a Volume carries: below the Volume
     "imaging.schema": -1,  # results.json as types: any stage may fill or read it
     "imaging.volume": 0,

@@ -7,12 +7,14 @@ single axial slice, the level the user states. Levels without a slice get the re
 
 from __future__ import annotations
 
+from imaging import notices as N
 from imaging.levels.slices import (
     LevelSlice,
     SliceConvention,
     find_level_slices,
     single_slice_level,
 )
+from imaging.notices import Notice
 from imaging.segmentation.labels import MEASURED_LEVELS, LabelMap
 from imaging.volume import Volume
 
@@ -23,8 +25,8 @@ def choose_slices(
     convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
     stated_level: str | None = None,
     missing_reason: str | None = None,
-) -> tuple[dict[str, LevelSlice], dict[str, str], list[str]]:
-    """Representative slice per level, reasons for levels without one, and warnings.
+) -> tuple[dict[str, LevelSlice], dict[str, str], list[Notice]]:
+    """Representative slice per level, reasons for levels without one, and notices.
 
     ``missing_reason`` is why the segmentation has no vertebra labels (``Segmentation.missing``):
     each level's reason then says so, and no warning repeats what the segmentation's notes say.
@@ -32,11 +34,14 @@ def choose_slices(
     A stated level applies to single-slice series only (L3-only research archives often sit beside
     full scans); a stack keeps its levels from the vertebra labels, and a warning says so.
     """
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     if stated_level is not None and volume.shape[0] != 1:
         warnings.append(
-            f"--level {stated_level} applies to single-slice series; this one has "
-            f"{volume.shape[0]} slices, so its levels come from the vertebra labels"
+            Notice(
+                N.LEVEL_STATED,
+                f"--level {stated_level} applies to single-slice series; this one has "
+                f"{volume.shape[0]} slices, so its levels come from the vertebra labels",
+            )
         )
     elif stated_level is not None:
         found = {stated_level: single_slice_level(stated_level, volume)}
@@ -44,18 +49,26 @@ def choose_slices(
             labelled = [n for n in vertebrae.present() if n in MEASURED_LEVELS]
             if labelled and stated_level not in labelled:
                 warnings.append(
-                    f"the stated level {stated_level} differs from the vertebra label on the slice "
-                    f"({', '.join(labelled)}); the stated level was used"
+                    Notice(
+                        N.LEVEL_STATED,
+                        f"the stated level {stated_level} differs from the vertebra label on the slice "
+                        f"({', '.join(labelled)}); the stated level was used",
+                        stated_level,
+                    )
                 )
         return found, {}, warnings
     if vertebrae is None:
         reason = missing_reason or "no vertebra labels: vertebral levels cannot be assigned"
         if volume.shape[0] == 1:
             reason += " (for a single slice, state its level with --level)"
-        said = [] if missing_reason and volume.shape[0] != 1 else [reason + "; all level values are null"]
+        said = (
+            []
+            if missing_reason and volume.shape[0] != 1
+            else [Notice(N.LEVELS_NO_LABELS, reason + "; all level values are null")]
+        )
         return {}, {level: reason for level in MEASURED_LEVELS}, [*warnings, *said]
     found, level_notes = find_level_slices(vertebrae, volume, convention)
-    warnings.extend(level_notes.values())
+    warnings.extend(Notice(N.LEVEL_SLICE, note, level) for level, note in level_notes.items())
     not_measured: dict[str, str] = {}
     present = set(vertebrae.present())
     absent = [level for level in MEASURED_LEVELS if level not in found and level not in present]
@@ -67,5 +80,9 @@ def choose_slices(
         else:
             not_measured[level] = f"{level}: not in the scanned range (no vertebra label)"
     if absent:
-        warnings.append(f"levels not in the scanned range (no vertebra label): {', '.join(absent)}")
+        warnings.append(
+            Notice(
+                N.LEVELS_ABSENT, f"levels not in the scanned range (no vertebra label): {', '.join(absent)}"
+            )
+        )
     return found, not_measured, warnings

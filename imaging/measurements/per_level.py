@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from imaging import notices as N
 from imaging.levels.choice import choose_slices
 from imaging.levels.slices import (
     LevelSlice,
@@ -37,6 +38,7 @@ from imaging.levels.slices import (
 )
 from imaging.measurements.bone import trabecular_hu
 from imaging.measurements.tissue import slab_slices, slab_tissue, slice_tissue, volumes_ml
+from imaging.notices import Notice
 from imaging.segmentation.labels import MEASURED_LEVELS, TISSUE_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
@@ -75,8 +77,12 @@ class LevelsResult:
     slices: dict[str, LevelSlice]
     volumes: dict[str, Any]
     not_measured: dict[str, str]
-    warnings: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     cut_levels: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [n.message for n in self.notices]
 
 
 def measure_levels(
@@ -94,11 +100,20 @@ def measure_levels(
     hu = volume.array if is_ct else None
     tissue = seg.tissue
     if tissue is None:
-        warnings.append("no tissue labels: areas, HU and volumes are null at every level")
+        warnings.append(
+            Notice(N.NO_TISSUE, "no tissue labels: areas, HU and volumes are null at every level")
+        )
     elif slices and not is_ct:
-        warnings.append("MR series: HU values (muscle_hu_mean, trabecular_hu_*) do not apply and are null")
+        warnings.append(
+            Notice(
+                N.HU_NOT_APPLICABLE,
+                "MR series: HU values (muscle_hu_mean, trabecular_hu_*) do not apply and are null",
+            )
+        )
     if slices and height_m is None and tissue is not None:
-        warnings.append("height unknown (give --height-m or a clinical CSV): smi_cm2_m2 is null")
+        warnings.append(
+            Notice(N.HEIGHT_UNKNOWN, "height unknown (give --height-m or a clinical CSV): smi_cm2_m2 is null")
+        )
     levels: dict[str, dict[str, Any]] = {}
     slab_note: str | None = None
     partial = list((seg.meta.get("partial") or {}).get("cannot_derive", []))
@@ -119,12 +134,13 @@ def measure_levels(
             _withhold_partial(entry)
         levels[name] = entry
     if partial and slices:
-        warnings.append(
+        text = (
             "labels are partial (" + "; ".join(partial) + "): SAT/VAT/IMAT/muscle areas, volumes and SMI are "
             "null (muscle area kept as muscle_area_cm2_partial); muscle HU covers the labelled muscles only"
         )
+        warnings.append(Notice(N.PARTIAL_LABELS, text))
     if slab_note:
-        warnings.append(slab_note)
+        warnings.append(Notice(N.SLAB, slab_note))
     volumes = _covered_volumes(volume, seg, tissue) if not partial else {"withheld": "partial labels"}
     cut = _cut_levels(volume, seg, slices, hu, contrast, warnings) if is_ct else {}
     return LevelsResult(levels, slices, volumes, not_measured, warnings, cut)
@@ -136,7 +152,7 @@ def _cut_levels(
     slices: Mapping[str, LevelSlice],
     hu: np.ndarray | None,
     contrast: str,
-    warnings: list[str],
+    warnings: list[Notice],
 ) -> dict[str, dict[str, Any]]:
     """Body-only values of vertebrae whose body touches the first or last slice (see the module docstring).
 
@@ -172,13 +188,16 @@ def _cut_levels(
         }
         out[name] = entry
         if result.reason:
-            warnings.append(f"{name}: {CUT_BODY_REASON}; trabecular HU null: {result.reason}")
-        else:
             warnings.append(
+                Notice(N.CUT_BODY, f"{name}: {CUT_BODY_REASON}; trabecular HU null: {result.reason}", name)
+            )
+        else:
+            text = (
                 f"{name}: {CUT_BODY_REASON}; trabecular HU {entry['trabecular_hu_mean']:.1f} (median "
                 f"{entry['trabecular_hu_median']:.1f}, contrast {contrast}) from the partially covered body "
                 f"(slices {span[0]}-{span[-1]}); areas, SMI, slice_index and z_mm null"
             )
+            warnings.append(Notice(N.CUT_BODY, text, name))
     return out
 
 
@@ -236,19 +255,20 @@ def _slice_entry(
 
 
 def _trabecular(
-    volume: Volume, seg: Segmentation, level: LevelSlice, hu: np.ndarray, warnings: list[str]
+    volume: Volume, seg: Segmentation, level: LevelSlice, hu: np.ndarray, warnings: list[Notice]
 ) -> dict[str, Any]:
     """Trabecular HU in this vertebra's body; None with a warning when there is no usable body."""
     name = level.level
     if seg.vertebrae is None or not seg.vertebrae.mask(name).any():
-        warnings.append(f"{name}: no vertebra label for this level, so no trabecular ROI; trabecular HU null")
+        text = f"{name}: no vertebra label for this level, so no trabecular ROI; trabecular HU null"
+        warnings.append(Notice(N.TRABECULAR, text, name))
         return {"trabecular_hu_mean": None, "trabecular_hu_median": None}
     # the body find_level_slices opened, unless the slice came from elsewhere (a stated level)
     found = level.body
     body = found.full() if found is not None else vertebral_body_mask(seg.vertebrae.mask(name), volume)
     result = trabecular_hu(hu, body, volume)
     if result.reason:
-        warnings.append(f"{name}: trabecular HU null: {result.reason}")
+        warnings.append(Notice(N.TRABECULAR, f"{name}: trabecular HU null: {result.reason}", name))
     return {
         "trabecular_hu_mean": _round(result.hu_mean),
         "trabecular_hu_median": _round(result.hu_median),

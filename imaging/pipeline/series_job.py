@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from imaging import notices as N
 from imaging.classification.engine import DEFAULT_DESCRIPTION, classify, config_summary
 from imaging.classification.inputs import CtInputs
 from imaging.ingest.assemble import assemble_volume
@@ -27,6 +28,7 @@ from imaging.ingest.series_index import SeriesEntry
 from imaging.levels.assign import with_vertebral_levels
 from imaging.matching import Match
 from imaging.measurements.per_level import SMI_NOTE, LevelsResult, MeasureOptions, measure_levels
+from imaging.notices import Notice, messages, unique
 from imaging.outputs import write_series_outputs
 from imaging.pipeline.mr_metrics import DixonFatFraction, dixon_fat_fraction, mr_block, network_image
 from imaging.pipeline.subject import SubjectSources, subject_for
@@ -187,20 +189,24 @@ def build_results(
     """The results.json record of one unit (pure; its type is :class:`imaging.schema.Results`)."""
     meta = volume.meta
     is_ct = meta.is_ct
-    warnings: list[str] = [*meta.warnings, *seg.notes]
+    notices: list[Notice] = [
+        *(Notice(N.INGEST, w) for w in meta.warnings),
+        *(Notice(N.SEGMENTATION, w) for w in seg.warnings),
+        *(Notice(f"segmentation.no_{name}", why) for name, why in seg.missing.items()),
+    ]
     level_entries = {name: dict(values) for name, values in levels.levels.items()}
     mr: dict[str, Any] | None = None
     if dff is not None:
         mr, per_level, mr_warnings = mr_block(dff, seg, volume, levels.slices)
         for name, extra in per_level.items():
             level_entries[name].update(extra)
-        warnings += mr_warnings
-    warnings += levels.warnings
-    warnings += _contrast_warnings(entry, is_ct)
-    warnings += subject_warnings
+        notices += [Notice(N.MR, w) for w in mr_warnings]
+    notices += levels.notices
+    notices += [Notice(N.ACQUISITION, w) for w in _contrast_warnings(entry, is_ct)]
+    notices += [Notice(N.SUBJECT, w) for w in subject_warnings]
     subject = matched.subject_dict()
     if subject["bmi_kg_m2"] is None:
-        warnings.append("BMI null: weight or height unknown")
+        notices.append(Notice(N.SUBJECT, "BMI null: weight or height unknown"))
     ct_inputs = CtInputs.from_levels(level_entries, entry.contrast) if is_ct else None
     classification = classify(matched.classification_inputs(ct_inputs))
     results: Results = {
@@ -239,7 +245,8 @@ def build_results(
             if k in ("source", "sources", "partial", "tissue_rule", "vertebra_levels")
         },
         "notes": [SMI_NOTE],
-        "warnings": list(dict.fromkeys(warnings)),
+        "warnings": messages(notices),
+        "notices": [{"code": n.code, "level": n.level, "message": n.message} for n in unique(notices)],
     }
     if mr is not None:
         results["mr"] = mr

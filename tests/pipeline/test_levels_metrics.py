@@ -160,3 +160,16 @@ def test_cut_body_too_small_for_an_roi_gives_null_with_the_reason():
 def test_mr_gives_no_cut_level_values():
     volume, seg = _case(modality="MR")
     assert measure_levels(volume, seg, MeasureOptions(), height_m=1.5, contrast="unknown").cut_levels == {}
+
+
+def test_notices_carry_a_code_and_the_level_they_are_about():
+    """Warnings are values (code, level, message); the sentences are rendered from them last."""
+    from imaging import notices as N
+
+    volume, seg = _case()
+    result = measure_levels(volume, seg, MeasureOptions(), height_m=None, contrast="no")
+    by_code = {(n.code, n.level) for n in result.notices}
+    assert (N.HEIGHT_UNKNOWN, None) in by_code
+    assert (N.LEVEL_SLICE, "L2") in by_code  # L2's body is cut by the scan range
+    assert (N.LEVELS_ABSENT, None) in by_code
+    assert result.warnings == [n.message for n in result.notices]
