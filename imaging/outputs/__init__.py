@@ -96,7 +96,8 @@ def write_series_outputs(
     results: Results,
     fat_fraction_pct: np.ndarray | None = None,
 ) -> SeriesOutputs:
-    """Write results.json, label files, seg.dcm, sr.dcm, qa_<level>.png and report.html for a series.
+    """Write results.json, label files, seg.dcm, sr.dcm, qa_<level>.png, qa_levels.png and report.html
+    for a series.
 
     Raises:
         ValueError: when ``results`` does not match the contract or a label map is off-grid (caller
@@ -105,6 +106,7 @@ def write_series_outputs(
     from imaging.outputs.dicom_seg import build_seg
     from imaging.outputs.dicom_sr import build_sr
     from imaging.outputs.label_files import check_label_map, write_label_files
+    from imaging.outputs.qa_levels import levels_png
     from imaging.outputs.qa_png import level_pngs
     from imaging.outputs.report_html import render_report
 
@@ -137,6 +139,10 @@ def write_series_outputs(
 
     pngs = level_pngs(volume, tissue, results["levels"])
     files += [write_bytes_atomic(folder / f"qa_{level}.png", data) for level, data in pngs.items()]
-    html = render_report(results, pngs, patient_name=_patient_name(source_datasets), software_version=version)
+    spine = levels_png(volume, vertebrae, (results.get("segmentation") or {}).get("vertebra_levels"))
+    files.append(write_bytes_atomic(folder / "qa_levels.png", spine))
+    html = render_report(
+        results, pngs, patient_name=_patient_name(source_datasets), software_version=version, levels_png=spine
+    )
     files.append(write_text_atomic(folder / "report.html", html))
     return SeriesOutputs(folder, tuple(files), tuple(problems))

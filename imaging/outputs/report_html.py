@@ -222,14 +222,26 @@ def _images(pngs: Mapping[str, bytes]) -> str:
     return "".join(figures) or '<p class="muted">No QA images.</p>'
 
 
+def _spine_image(data: bytes | None) -> str:
+    if not data:
+        return '<p class="muted">No spine view.</p>'
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return (
+        f'<figure><img alt="Vertebral levels: coronal and sagittal view (qa_levels.png)" src="{uri}">'
+        "<figcaption>qa_levels.png</figcaption></figure>"
+    )
+
+
 def render_report(
     results: Results,
     qa_pngs: Mapping[str, bytes] | None = None,
     *,
     patient_name: str | None = None,
     software_version: str | None = None,
+    levels_png: bytes | None = None,
 ) -> str:
-    """The HTML page for one series' results (a complete document, UTF-8)."""
+    """The HTML page for one series' results (a complete document, UTF-8); ``levels_png`` is the
+    coronal/sagittal spine view (qa_levels.png), shown first among the QA images."""
     series = results.get("series") or {}
     model = results.get("model") or {}
     title = f"Body composition — {series.get('patient_id') or 'unknown patient'}"
@@ -253,6 +265,7 @@ def render_report(
         f"<h2>Reference values</h2>{_references()}"
         f"<h2>Classification</h2>{_classification(results.get('classification') or {})}"
         f"<p class='muted'>Imaging-only findings are reported as 'suspected', never as a diagnosis.</p>"
+        f"<h2>Vertebral levels</h2>{_spine_image(levels_png)}"
         f"<h2>QA overlays</h2>{_images(qa_pngs or {})}"
         f"<h2>Model and versions</h2><table>{model_rows}</table>"
         "</body></html>\n"

@@ -58,6 +58,7 @@ def test_full_output_layout_and_valid_results(tmp_path, capsys):
         "sr.dcm",
         "report.html",
         "qa_L3.png",
+        "qa_levels.png",
     } <= names
     assert (out / "cohort.csv").is_file()
     (row,) = read_cohort(out / "cohort.csv")

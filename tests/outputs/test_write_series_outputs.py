@@ -26,6 +26,7 @@ EXPECTED = {
     "sr.dcm",
     "qa_L2.png",
     "qa_L3.png",
+    "qa_levels.png",
     "report.html",
 }
 
