@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from imaging.outputs.qa_png import to_grey
 from imaging.segmentation.labels import LabelMap
 from imaging.volume import Volume
 
@@ -33,6 +34,7 @@ CORONAL_HALF_DEPTH_MM = 15.0
 SAGITTAL_HALF_WIDTH_MM = 6.0
 HALF_FIELD_MM = 110.0  # in-plane half extent shown around the column
 CT_WINDOW = (400.0, 1800.0)  # level, width (HU): bone
+MR_PERCENTILES = (1.0, 99.5)
 BANNER_PX = 78
 SCALE = 2  # display pixels per sampled millimetre
 _COLOURS = (
@@ -52,7 +54,8 @@ def levels_png(volume: Volume, vertebrae: LabelMap, level_report: Mapping[str, A
     width = centre[0] + np.arange(-SAGITTAL_HALF_WIDTH_MM, SAGITTAL_HALF_WIDTH_MM + 0.1, 1.5)
     coronal, cor_lab = _slab(volume, vertebrae, z, depth, x, axis="y")  # (z, x)
     sagittal, sag_lab = _slab(volume, vertebrae, z, y, width, axis="x")  # (z, y)
-    grey_c, grey_s = _window(coronal, volume), _window(sagittal, volume)
+    window = CT_WINDOW if volume.meta.is_ct else None
+    grey_c, grey_s = (to_grey(a, window, MR_PERCENTILES) for a in (coronal, sagittal))
     names = {int(v): n for v, n in vertebrae.names.items()}
     panel_c, panel_s = _outlined(grey_c, cor_lab), _outlined(grey_s, sag_lab)
     # superior up: row 0 is the highest z; then enlarged so names and marks are legible
@@ -130,16 +133,6 @@ def _slab(
 
 def _enlarge(a: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(a, SCALE, axis=0), SCALE, axis=1)
-
-
-def _window(image: np.ndarray, volume: Volume) -> np.ndarray:
-    if volume.meta.is_ct:
-        level, width = CT_WINDOW
-        lo, hi = level - width / 2, level + width / 2
-    else:
-        lo, hi = (float(v) for v in np.percentile(image, (1, 99.5)))
-        hi = max(hi, lo + 1.0)
-    return (np.clip((image - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
 
 
 def _outlined(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:

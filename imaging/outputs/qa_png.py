@@ -82,17 +82,25 @@ def png_size(view: SliceView) -> tuple[int, int]:
     return width + PANEL_WIDTH_PX, height
 
 
-def _grey(view: SliceView) -> np.ndarray:
-    image = view.image.astype(np.float64)
-    if view.is_ct:
-        level, width = CT_WINDOW
+def to_grey(
+    image: np.ndarray, ct_window: tuple[float, float] | None, percentiles: tuple[float, float] = (1.0, 99.0)
+) -> np.ndarray:
+    """uint8 display levels: CT in the ``ct_window`` (level, width, HU); MR (``None``) between the
+    given percentiles of its finite values, since MR signal has no fixed scale. NaN shows as black."""
+    image = np.asarray(image, dtype=np.float64)
+    if ct_window is not None:
+        level, width = ct_window
         lo, hi = level - width / 2, level + width / 2
     else:
         finite = image[np.isfinite(image)]
-        lo, hi = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+        lo, hi = np.percentile(finite, percentiles) if finite.size else (0.0, 1.0)
         hi = hi if hi > lo else lo + 1.0
     scaled = np.clip((np.nan_to_num(image, nan=lo) - lo) / (hi - lo), 0.0, 1.0)
     return np.round(scaled * 255.0).astype(np.uint8)
+
+
+def _grey(view: SliceView) -> np.ndarray:
+    return to_grey(view.image, CT_WINDOW if view.is_ct else None)
 
 
 def _overlay(view: SliceView) -> np.ndarray:
