@@ -211,25 +211,20 @@ def _classification(classification: Mapping[str, Mapping[str, Any]]) -> str:
     return "".join(parts)
 
 
+def _figure(data: bytes, alt: str, caption: str) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return f'<figure><img alt="{esc(alt)}" src="{uri}"><figcaption>{esc(caption)}</figcaption></figure>'
+
+
 def _images(pngs: Mapping[str, bytes]) -> str:
-    figures = []
-    for level, data in pngs.items():
-        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-        figures.append(
-            f'<figure><img alt="QA overlay {esc(level)}" src="{uri}">'
-            f"<figcaption>{esc(level)}</figcaption></figure>"
-        )
+    figures = [_figure(data, f"QA overlay {level}", level) for level, data in pngs.items()]
     return "".join(figures) or '<p class="muted">No QA images.</p>'
 
 
 def _spine_image(data: bytes | None) -> str:
     if not data:
         return '<p class="muted">No spine view.</p>'
-    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    return (
-        f'<figure><img alt="Vertebral levels: coronal and sagittal view (qa_levels.png)" src="{uri}">'
-        "<figcaption>qa_levels.png</figcaption></figure>"
-    )
+    return _figure(data, "Vertebral levels: coronal and sagittal view (qa_levels.png)", "qa_levels.png")
 
 
 def render_report(
