@@ -87,6 +87,14 @@ class Volume:
         kji = np.atleast_2d(np.asarray(kji, dtype=np.float64))
         return kji @ self.affine[:3, :3].T + self.affine[:3, 3]
 
+    def world_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lowest, highest) LPS coordinates of the voxel centres: the box an axis-aligned reformat
+        must cover, whatever the acquisition's orientation."""
+        n = np.array(self.shape, dtype=np.float64) - 1.0
+        corners = np.array([[k, j, i] for k in (0, n[0]) for j in (0, n[1]) for i in (0, n[2])])
+        world = self.world(corners)
+        return world.min(axis=0), world.max(axis=0)
+
     def with_array(self, array: np.ndarray, meta: SeriesFacts | None = None) -> Volume:
         """Same geometry, new voxels (e.g. a label map on the input grid), and the same facts unless
         others are given."""

@@ -55,10 +55,7 @@ def work_grid_for(
     long thin-slice series to seconds.
     """
     a = volume.affine
-    n = np.array(volume.shape, dtype=np.float64) - 1.0
-    corners = np.array([[k, j, i] for k in (0, n[0]) for j in (0, n[1]) for i in (0, n[2])])
-    world = corners @ a[:3, :3].T + a[:3, 3]
-    lo, hi = world.min(axis=0), world.max(axis=0)
+    lo, hi = volume.world_bounds()
     steps = np.abs(a[:3, :3])  # |mm moved along x, y, z| per index step of each array axis
     dz = float(np.clip(steps[2].max(), *z_range_mm))
     pix = float(min(volume.spacing_kji[1], volume.spacing_kji[2]))

@@ -96,10 +96,8 @@ def _column_centre(volume: Volume, vertebrae: LabelMap, report: Mapping[str, Any
 
 
 def _z_samples(volume: Volume) -> np.ndarray:
-    corners = np.array([[k, j, i] for k in (0, volume.shape[0] - 1) for j in (0, volume.shape[1] - 1)
-                        for i in (0, volume.shape[2] - 1)], dtype=float)  # fmt: skip
-    zs = volume.world(corners)[:, 2]
-    return np.arange(zs.min(), zs.max() + PIXEL_MM / 2, PIXEL_MM)
+    lo, hi = volume.world_bounds()
+    return np.arange(lo[2], hi[2] + PIXEL_MM / 2, PIXEL_MM)
 
 
 def _slab(
