@@ -52,8 +52,9 @@ def levels_png(volume: Volume, vertebrae: LabelMap, level_report: Mapping[str, A
     y = centre[1] + np.arange(-HALF_FIELD_MM, HALF_FIELD_MM + PIXEL_MM / 2, PIXEL_MM)
     depth = centre[1] + np.arange(-CORONAL_HALF_DEPTH_MM, CORONAL_HALF_DEPTH_MM + 0.1, 1.5)
     width = centre[0] + np.arange(-SAGITTAL_HALF_WIDTH_MM, SAGITTAL_HALF_WIDTH_MM + 0.1, 1.5)
-    coronal, cor_lab = _slab(volume, vertebrae, z, depth, x, axis="y")  # (z, x)
-    sagittal, sag_lab = _slab(volume, vertebrae, z, y, width, axis="x")  # (z, y)
+    low = float(np.min(volume.array)) if volume.array.size else 0.0
+    coronal, cor_lab = _slab(volume, vertebrae, z, depth, x, "y", low)  # (z, x)
+    sagittal, sag_lab = _slab(volume, vertebrae, z, y, width, "x", low)  # (z, y)
     window = CT_WINDOW if volume.meta.is_ct else None
     grey_c, grey_s = (to_grey(a, window, MR_PERCENTILES) for a in (coronal, sagittal))
     names = {int(v): n for v, n in vertebrae.names.items()}
@@ -101,9 +102,10 @@ def _z_samples(volume: Volume) -> np.ndarray:
 
 
 def _slab(
-    volume: Volume, labels: LabelMap, z: np.ndarray, a: np.ndarray, b: np.ndarray, axis: str
+    volume: Volume, labels: LabelMap, z: np.ndarray, a: np.ndarray, b: np.ndarray, axis: str, low: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum over the slab's thin axis of the image, and the most frequent label there.
+    """Maximum over the slab's thin axis of the image (``low`` outside the volume), and per pixel the
+    label of the plane nearest the slab's middle that has one.
 
     ``axis="y"``: ``a`` are y samples (collapsed), ``b`` x samples -> (z, x); ``axis="x"``: ``a`` are
     y samples kept, ``b`` x samples collapsed -> (z, y).
@@ -114,19 +116,22 @@ def _slab(
     inv = np.linalg.inv(volume.affine)
     kji = inv[:3, :3] @ pts.reshape(-1, 3).T + inv[:3, 3:4]
     inside = np.all((kji > -0.5) & (kji < np.asarray(volume.shape)[:, None] - 0.5), axis=0)
-    low = float(np.min(volume.array)) if volume.array.size else 0.0
-    img = ndimage.map_coordinates(np.asarray(volume.array, dtype=np.float32), kji, order=1, cval=low)
+    # Interpolate on the sampled box only: a float copy of a whole 512x512x300 CT is ~300 MB.
+    start = np.clip(np.floor(kji.min(axis=1)).astype(int) - 1, 0, None)
+    stop = np.maximum(np.ceil(kji.max(axis=1)).astype(int) + 2, start + 1)
+    box = tuple(slice(int(s0), int(s1)) for s0, s1 in zip(start, stop, strict=True))
+    local = kji - start[:, None]
+    sub = np.asarray(volume.array[box], dtype=np.float32)
+    img = ndimage.map_coordinates(sub, local, order=1, cval=low) if sub.size else np.full(kji.shape[1], low)
     img = np.where(inside, img, low).reshape(zz.shape)
     lab = ndimage.map_coordinates(np.asarray(labels.array), kji, order=0, cval=0).reshape(zz.shape)
-    image = img.max(axis=collapse)
-    mid = lab.shape[collapse] // 2
-    label = np.take(lab, mid, axis=collapse)
-    for off in range(1, lab.shape[collapse] // 2 + 1):  # fill from neighbouring planes where empty
-        for m in (mid - off, mid + off):
-            if 0 <= m < lab.shape[collapse]:
-                other = np.take(lab, m, axis=collapse)
-                label = np.where(label == 0, other, label)
-    return image, label.astype(np.int32)
+    # planes in order of distance from the middle; per pixel the first with a label
+    n = lab.shape[collapse]
+    order = np.argsort(np.abs(np.arange(n) - n // 2), kind="stable")
+    planes = np.take(lab, order, axis=collapse)
+    first = np.argmax(planes > 0, axis=collapse)
+    label = np.take_along_axis(planes, np.expand_dims(first, collapse), axis=collapse).squeeze(collapse)
+    return img.max(axis=collapse), label.astype(np.int32)
 
 
 def _enlarge(a: np.ndarray) -> np.ndarray:
