@@ -20,7 +20,8 @@ Usage::
     result.report.confidence, result.report.reason, result.report.warnings
     [(v.name, v.z_range_mm, v.anchor, v.confidence) for v in result.report.vertebrae]
 
-Modules: :mod:`.workgrid` (LPS-aligned resampling), :mod:`.spine` (column and bodies),
+Modules: :mod:`.workgrid` (LPS-aligned resampling), :mod:`.spine` (column; MR bodies),
+:mod:`.discs` (CT: discs from the straightened mid-sagittal view, bodies between them),
 :mod:`.anchors` (ribs, sacrum), :mod:`.marrow` (MR Dixon: discs and the sacrum from the fat fraction),
 :mod:`.labelling` (names and confidence), :mod:`.identify`; :mod:`.assign` (labels into a
 Segmentation), :mod:`.slices` and :mod:`.choice` (slice per level).

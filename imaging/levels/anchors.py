@@ -5,9 +5,13 @@ ilium) outside the column tube (beyond the body's half-width plus a margin) that
 to the tube (the costovertebral joint) and runs laterally beyond any transverse process
 (``rib_min_lateral_mm`` from the column axis). Its head's z gives the vertebra it articulates with:
 the body whose z-range holds it, or the body *below* a disc (rib n meets the upper border of vertebra
-n). Rib fragments not touching the column (the lower ribs' shafts crossing a slab whose heads lie
-above it, a floating rib tip below its vertebra) anchor nothing. A vertebra can be declared rib-free
-only if its whole body is in the field of view and the flanks are covered far enough laterally.
+n). The head must meet the column beside the back half of the body or behind it (costovertebral
+and costotransverse joints), and on CT the rib must be cortical bone (90th percentile at least
+``rib_cortex_hu``): contrast in a kidney's cortex or a renal vessel passes the bone threshold and a
+rib's shape, touches the column in front, and reads 200-320 HU. Rib fragments not touching the
+column (the lower ribs' shafts crossing a slab whose heads lie above it, a floating rib tip below
+its vertebra) anchor nothing. A vertebra can be declared rib-free only if its whole body is in the
+field of view and the flanks are covered far enough laterally.
 
 Sacrum: the most caudal column component, separated from the vertebra above by a disc, and much wider
 than a vertebral body (the alae): width >= ``sacrum_min_width_mm`` and >= ``sacrum_width_ratio`` x
@@ -81,9 +85,14 @@ def find_ribs(
     valid: np.ndarray,
     grid: WorkGrid,
     options: LevelOptions,
+    hu: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RibFindings:
-    """Ribs whose head touches the column, each assigned to a body (see the module docstring)."""
-    xc, _, hw = column.interpolated()
+    """Ribs whose head touches the column, each assigned to a body (see the module docstring).
+
+    ``hu`` (CT values and their affine) adds the cortex test: a rib is cortical bone, while contrast in
+    a kidney's cortex or a renal vessel passes the bone threshold and a rib's shape but not this.
+    """
+    xc, yc, hw = column.interpolated()
     rib_mask = np.zeros_like(bone)
     x = grid.x_mm(np.arange(bone.shape[2]))
     lateral = x[None, :] - xc[:, None]  # (z, x) signed mm from the column axis, +: patient left
@@ -106,6 +115,10 @@ def find_ribs(
         head = dist <= tube_wall[ks, 0] + _HEAD_BAND_MM
         if not head.any():
             continue  # not articulating with anything in view
+        js = np.nonzero(lab[sl] == v)[1] + sl[1].start
+        head_depth = float(np.mean(grid.y_mm(js[head]) - yc[ks[head]]))
+        if head_depth < -options.rib_head_front_fraction * float(np.median(hw[ks[head]])):
+            continue  # touches the column in front of the pedicles: vessel, kidney, ilium, not a joint
         head_z = float(grid.z_mm(ks[head].mean()))
         if head_z <= sacrum_top:
             continue  # iliac bone meeting the sacral alae, not a rib
@@ -117,10 +130,24 @@ def find_ribs(
             if owner is not None and (edge[sl] & (lab[sl] == v)).any():
                 unresolved.add(owner)
             continue
+        if hu is not None and _cortex_hu(ks, js, is_, grid, hu) < options.rib_cortex_hu:
+            continue  # enhanced soft tissue, not cortical bone
         rib_mask[sl] |= lab[sl] == v
         for side in _sides(lateral[ks[head], is_[head]]):
             ribs.append(Rib(side, head_z, float(dist.max()), owner))
     return RibFindings(ribs, rib_mask, frozenset(unresolved))
+
+
+def _cortex_hu(
+    ks: np.ndarray, js: np.ndarray, is_: np.ndarray, grid: WorkGrid, hu: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """90th percentile of the CT values over a component's working voxels (its cortex's level)."""
+    values, affine = hu
+    world = grid.affine[:3, :3] @ np.stack([ks, js, is_]).astype(float) + grid.affine[:3, 3:4]
+    inv = np.linalg.inv(affine)
+    src = np.asarray(values, dtype=np.float32)
+    sampled = ndimage.map_coordinates(src, inv[:3, :3] @ world + inv[:3, 3:4], order=1, mode="nearest")
+    return float(np.percentile(sampled, 90))
 
 
 def _thick_fraction(mask: np.ndarray, grid: WorkGrid, half_thickness_mm: float) -> float:

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from imaging.levels import anchors, marrow, spine
+from imaging.levels import anchors, discs, marrow, spine
 from imaging.levels.labelling import name_vertebrae
 from imaging.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
 from imaging.levels.workgrid import (
@@ -34,6 +34,7 @@ from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
 from imaging.volume import Volume
 
 _VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
+_FRONT_MARGIN_MM = 6.0  # osteophytes and the smoothed edge's error: bone this far in front still counts
 
 
 def identify_levels(
@@ -76,21 +77,28 @@ def identify_levels(
         # Signal voids (cortex, air: NaN in the map) count as "not marrow" for every fat-fraction cue.
         ff = volume.with_array(np.nan_to_num(fat_fraction_pct.astype(np.float32), nan=-1.0))
         column = _with_sacral_marrow(ff, column, trunk, grid, options)
-    blobs, discs, between = _discs(volume, bone_mask, ff, column, grid, options)
-    column = replace(column, blobs=blobs)
-    bodies = spine.split_bodies(column, valid, grid, options, discs)
+    if bone_mask is None:
+        bodies, disc_bone, front = _ct_bodies(volume, column, valid, grid, options)
+        blobs = column.blobs
+    else:
+        blobs, disc_slices, between = _mr_discs(volume, bone_mask, ff, column, grid, options)
+        column = replace(column, blobs=blobs)
+        bodies = spine.split_bodies(column, valid, grid, options, disc_slices)
+        disc_bone = _body_region(between, column, grid)
+        front = None
     t["column_s"] = time.perf_counter() - t0
     if not bodies:
         return _empty(volume, "no complete vertebral body found in the field of view", t)
     sacrum = anchors.find_sacrum(bodies, valid, options)
-    ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options)
+    hu = (volume.array, volume.affine) if bone_mask is None else None
+    ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options, hu)
     t["anchors_s"] = time.perf_counter() - t0
     report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
     report = _with_anchor_warnings(report, bodies, sacrum, options)
     # Bone plus the bodies' filled cross-sections: a hole that filling closed elsewhere (a canal
     # misjudged as marrow) would fuse the arch to the body and widen it in the label map.
-    keep = (bone | blobs) & ~ribs.mask & ~_body_region(between, column, grid)
-    instances_work = _whole_vertebrae(bodies, keep, column, grid, options)
+    keep = (bone | blobs) & ~ribs.mask & ~disc_bone
+    instances_work = _whole_vertebrae(bodies, keep, column, grid, options, front)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
     for f in report.vertebrae:
@@ -137,41 +145,57 @@ def _with_sacral_marrow(
     return marrow.extend_caudally(column, above_low & ~above_high, trunk, grid, options)
 
 
-def _discs(
+def _ct_bodies(
     volume: Volume,
-    bone_mask: np.ndarray | None,
+    column: spine.Column,
+    valid: np.ndarray,
+    grid: WorkGrid,
+    options: LevelOptions,
+) -> tuple[list[spine.Body], np.ndarray, np.ndarray]:
+    """CT bodies between the discs of the straightened sagittal view (:mod:`.discs`), the bone that
+    labels no body, and the bodies' anterior edge per working slice (y mm). Wide pieces at the bottom
+    are one sacrum, so a remnant S1/S2 disc cannot turn S1 into a lumbar vertebra."""
+    midline = discs.fit_midline(column, grid, volume.array, volume.affine)
+    view = discs.sagittal_view(volume.array, volume.affine, midline, grid, options)
+    found = discs.find_discs(view, grid, options)
+    column = replace(column, blobs=column.blobs & ~view.between[:, None, None])
+    bodies = discs.bodies_between(found, view, midline, column, valid, grid, options)
+    while len(bodies) >= 3:
+        widths = [b.width_mm for b in bodies[:-2] if not b.cut_by_fov] or [b.width_mm for b in bodies[:-2]]
+        low, last = bodies[-2], bodies[-1]
+        if not (anchors.is_wide(low, widths, options) and anchors.is_wide(last, widths, options)):
+            break
+        merged = spine.Body(
+            last.k0, low.k1, low.mask | last.mask, max(low.width_mm, last.width_mm), last.cut_by_fov
+        )
+        bodies = [*bodies[:-2], merged]
+    # bone beside a disc plane, or on a slice the cross-section puts between bodies, labels no body
+    no_body = discs.disc_zone(found, view, midline, grid, options) | _body_region(view.between, column, grid)
+    return bodies, no_body, midline.front_mm
+
+
+def _mr_discs(
+    volume: Volume,
+    bone_mask: np.ndarray,
     ff: Volume | None,
     column: spine.Column,
     grid: WorkGrid,
     options: LevelOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column blobs with non-disc gaps bridged, the disc slices, from the core profile (HU on CT,
-    soft tissue ~40 HU; MR: the fat fraction, water ~0 %, else the bone-mask fraction), and the
-    slices whose centre lies between two bodies: on CT by the cortical-ring test
-    (:func:`spine.nonbody_slices`), on MR with a fat-fraction map by the water-like core
-    (:func:`marrow.between_slices`); none on MR without one."""
+    """MR: column blobs with non-disc gaps bridged, the disc slices and the slices between two bodies,
+    from the core profile -- the fat fraction (water ~0 %, :func:`marrow.between_slices`) with a
+    Dixon set, else the bone mask's fraction (no slice is judged between bodies then)."""
     if ff is not None:
         profile = spine.core_profile(ff.array, ff.affine, column, grid)
         blobs = spine.bridge_gaps(column.blobs, profile, column, 0.0)
-        discs = spine.disc_slices(profile, column, grid, 0.0, options.disc_drop)
+        disc_slices = spine.disc_slices(profile, column, grid, 0.0, options.disc_drop)
         between = marrow.between_slices(profile, column, options.disc_drop)
         blobs[between] = False
-        return blobs, discs | between, between
-    if bone_mask is None:
-        profile = spine.core_profile(volume.array, volume.affine, column, grid)
-        soft = options.soft_tissue_hu
-    else:
-        profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
-        soft = 0.0
-    blobs = spine.bridge_gaps(column.blobs, profile, column, soft)
-    discs = spine.disc_slices(profile, column, grid, soft, options.disc_drop)
-    between = np.zeros_like(discs)
-    if bone_mask is None:
-        rim = spine.rim_profile(volume.array, volume.affine, column, grid)
-        between = spine.nonbody_slices(profile, rim, column, options.bone_hu)
-        blobs[between] = False  # a slice between bodies is never part of one
-        discs |= between
-    return blobs, discs, between
+        return blobs, disc_slices | between, between
+    profile = spine.core_profile(bone_mask.astype(np.float32), volume.affine, column, grid)
+    blobs = spine.bridge_gaps(column.blobs, profile, column, 0.0)
+    disc_slices = spine.disc_slices(profile, column, grid, 0.0, options.disc_drop)
+    return blobs, disc_slices, np.zeros_like(disc_slices)
 
 
 def _body_region(slices: np.ndarray, column: spine.Column, grid: WorkGrid) -> np.ndarray:
@@ -241,9 +265,16 @@ def _with_anchor_warnings(
 
 
 def _whole_vertebrae(
-    bodies: list[spine.Body], bone: np.ndarray, column: spine.Column, grid: WorkGrid, options: LevelOptions
+    bodies: list[spine.Body],
+    bone: np.ndarray,
+    column: spine.Column,
+    grid: WorkGrid,
+    options: LevelOptions,
+    front_mm: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Instance labels (1 = most cranial) grown from each body into its posterior elements."""
+    """Instance labels (1 = most cranial) grown from each body into its posterior elements; never in
+    front of the bodies' anterior edge (``front_mm``, CT), where contrast in the aorta or the crura
+    passes the bone threshold."""
     seeds = np.zeros(bone.shape, dtype=np.uint8)
     for i, b in enumerate(bodies):
         seeds[b.mask] = i + 1
@@ -253,6 +284,8 @@ def _whole_vertebrae(
     lateral_ok = np.abs(x[None, :] - xc[:, None]) <= hw[:, None] + options.lateral_reach_mm  # (z, x)
     depth = y[None, :] - yc[:, None]  # (z, y)
     ap_ok = (depth >= -hw[:, None]) & (depth <= options.posterior_reach_mm)
+    if front_mm is not None:
+        ap_ok &= y[None, :] >= front_mm[:, None] - _FRONT_MARGIN_MM
     region = lateral_ok[:, None, :] & ap_ok[:, :, None]
     reach = options.posterior_reach_mm + options.lateral_reach_mm
     # Posterior elements reach below the body (spinous processes, inferior facets) more than above.

@@ -44,12 +44,26 @@ class LevelOptions:
     canal_front_bone_mm: float = 12.0  # ... and only when this much bone lies in front of it (the body)
     canal_neck_mm: float = 3.5  # holes are cut where narrower than ~2x this, if that frees the canal
     max_offcentre_mm: float = 45.0  # column centre within this of the trunk's midline (x)
-    soft_tissue_hu: float = 40.0  # reference "not bone" level of the disc test
+    soft_tissue_hu: float = 40.0  # what a CT disc line would read with no bone in it (discs.py)
     disc_drop: float = 0.5  # a disc's core falls this fraction of the way from the body to soft tissue
     min_body_height_mm: float = 8.0  # shorter fragments not at the field-of-view edge are dropped
+    # CT discs from the straightened sagittal view (imaging.levels.discs): a vertebra plus its disc is
+    # >= ~18 mm even at C7/T1, and a disc is a valley between its endplates at least this deep (as a
+    # fraction of the endplates' height above soft tissue; real discs read 0.3-0.9, marrow texture up to
+    # ~0.45 but then within min_disc_spacing_mm of a disc or between two: see discs._regularise) ...
+    min_disc_spacing_mm: float = 16.0
+    min_disc_depth: float = 0.3
+    disc_half_thickness_mm: float = 2.0  # ... whose plane +- this is left to no body (endplate blur)
     fov_margin_mm: float = 3.0  # a body ending closer than this to the scan's end counts as cut
     rib_min_lateral_mm: float = 70.0  # a rib reaches at least this far from the column axis
     rib_max_half_thickness_mm: float = 7.0  # ribs vanish under an in-plane erosion of this radius
+    # A rib head meets the column beside the body's posterior half or behind it (costovertebral and
+    # costotransverse joints): its head may lie at most this fraction of the body half-width in front
+    # of the body's centre ...
+    rib_head_front_fraction: float = 0.25
+    # ... and on CT it is cortical bone: the 90th percentile of its values reaches this (ribs read
+    # 600+ HU at 1-2 mm, enhanced kidney cortex and renal vessels stay near 200-320 HU).
+    rib_cortex_hu: float = 350.0
     rib_tube_margin_mm: float = 5.0  # bone beyond body half-width + this is "outside the column"
     sacrum_min_width_mm: float = 70.0
     sacrum_width_ratio: float = 1.6  # sacrum width / median vertebral body width
