@@ -1,0 +1,237 @@
+"""Evaluate vertebral level finding on every real CT in ../shared/data/real and write docs/real-data.md.
+
+    .venv/bin/python scripts/evaluate_real.py [--shared ../shared] [--qa-out real-qa]
+
+Per case: what the level finder concluded (anchor, confidence or the refusal), each named vertebra
+against the reference that exists (a reader's transverse-process positions, TotalSegmentator's or
+the source's vertebra masks), the count of wrongly named vertebrae (the target is zero; refusals
+are allowed), and a qa_levels.png written into ``--qa-out`` to look at. The pictures are rendered
+from the data and some licences forbid derivatives (ct_abdomen_e is CC BY-NC-ND), so they are not
+committed; docs/real-data.md names the command that makes them.
+
+The real tissue and MR evaluations (issue 13 items 3 and 5) are not here yet: the document says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from imaging.ingest.assemble import assemble_volume
+from imaging.ingest.model import Instance, Source
+from imaging.levels import LevelResult, identify_levels
+from imaging.levels.assign import report_dict
+from imaging.outputs.qa_levels import levels_png
+from imaging.series_facts import Modality, SeriesFacts
+from imaging.volume import Volume, from_nifti
+
+ROOT = Path(__file__).resolve().parents[1]
+# ct_abdomen_e's reading (MANIFEST.md): transverse-process z of each lumbar vertebra, mm
+READ_TP_Z = {"L1": 143.0, "L2": 108.0, "L3": 73.0, "L4": 45.0, "L5": 12.0}
+READING_MM = 3.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: str
+    what: str
+    expected: str
+    result: str
+    checks: list[tuple[str, bool]]  # (what was checked, agrees)
+    wrong_names: int
+    seconds: float
+
+
+def _dicom(folder: Path) -> Volume:
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return assemble_volume([Instance(Source(f), Source(f).read(stop_before_pixels=True)) for f in files])
+
+
+def _summary(result: LevelResult) -> str:
+    r = result.report
+    if not r.established:
+        return f"refused: {r.reason} ({len(r.vertebrae)} bodies found)"
+    names = " ".join(v.name or "?" for v in r.vertebrae)
+    return f"{r.anchor}, confidence {r.confidence:.2f}: {names}"
+
+
+def _majority(seg: Volume, names: dict[int, str], mask: np.ndarray, volume: Volume) -> str | None:
+    """The reference label most of ``mask`` (on ``volume``'s grid) falls in, by world position."""
+    kji = np.argwhere(mask)
+    if kji.size == 0:
+        return None
+    world = volume.world(kji[:: max(1, len(kji) // 5000)].astype(float))
+    idx = np.rint((np.linalg.inv(seg.affine) @ np.c_[world, np.ones(len(world))].T)[:3].T).astype(int)
+    inside = np.all((idx >= 0) & (idx < np.array(seg.shape)), axis=1)
+    values = seg.array[tuple(idx[inside].T)]
+    values = values[values > 0]
+    if values.size == 0:
+        return None
+    uniq, counts = np.unique(values, return_counts=True)
+    return names.get(int(uniq[np.argmax(counts)]))
+
+
+def abdomen_e(real: Path, qa: Path) -> Outcome:
+    volume = _dicom(real / "ct_abdomen_e" / "dicom")
+    t0 = time.perf_counter()
+    result = identify_levels(volume)
+    seconds = time.perf_counter() - t0
+    _qa(qa, "ct_abdomen_e", volume, result)
+    named = {v.name: v for v in result.report.vertebrae if v.name}
+    checks = []
+    wrong = 0
+    for level, z in READ_TP_Z.items():
+        body = named.get(level)
+        ok = body is not None and body.z_range_mm[0] - READING_MM <= z <= body.z_range_mm[1] + READING_MM
+        checks.append((f"{level} body holds the read transverse process (z {z:.0f} mm)", ok))
+        wrong += int(body is not None and not ok)
+    return Outcome(
+        "ct_abdomen_e", "contrast CT T11-L5, 1.6 mm, no sacrum", "T12 from the 12th rib; L1-L5 as read",
+        _summary(result), checks, wrong, seconds,
+    )  # fmt: skip
+
+
+def chest_f(real: Path, qa: Path) -> Outcome:
+    volume = _dicom(real / "ct_chest_f" / "dicom")
+    t0 = time.perf_counter()
+    result = identify_levels(volume)
+    seconds = time.perf_counter() - t0
+    _qa(qa, "ct_chest_f", volume, result)
+    named = [v for v in result.report.vertebrae if v.name]
+    return Outcome(
+        "ct_chest_f", "lower chest T7-T11, 1 mm", "refusal (no anchor in view)", _summary(result),
+        [("refused", not result.report.established)], len(named), seconds,
+    )  # fmt: skip
+
+
+def upper_abdomen_b(real: Path, qa: Path) -> Outcome:
+    case = real / "ct_upper_abdomen_b"
+    volume = _dicom(case / "dicom")
+    t0 = time.perf_counter()
+    result = identify_levels(volume)
+    seconds = time.perf_counter() - t0
+    _qa(qa, "ct_upper_abdomen_b", volume, result)
+    seg = from_nifti(case / "totalsegmentator_total.nii.gz")
+    names = {
+        int(k): n for k, n in json.loads((case / "totalsegmentator_total.labels.json").read_text()).items()
+    }
+    checks = [("refused or named right", True)]
+    wrong = 0
+    for v in result.report.vertebrae:
+        ref = _majority(seg, names, result.instances == v.index + 1, volume)
+        ok = v.name is None or ref == f"vertebrae_{v.name}"
+        wrong += int(not ok)
+        checks.append(
+            (f"body {v.index + 1}: TotalSegmentator says {ref}, finder says {v.name or 'unnamed'}", ok)
+        )
+    return Outcome(
+        "ct_upper_abdomen_b", "20-slice contrast CT at T11-T12, 2 mm", "T11/T12 right or refused",
+        _summary(result), checks, wrong, seconds,
+    )  # fmt: skip
+
+
+def spine_crop_g(real: Path, qa: Path) -> Outcome:
+    case = real / "ct_spine_crop_g"
+    volume = from_nifti(case / "sub-ct_label-22_ct.nii.gz", SeriesFacts(modality=Modality.CT))
+    masks = from_nifti(case / "sub-ct_seg-vert_label-22_msk.nii.gz")
+    t0 = time.perf_counter()
+    result = identify_levels(volume)
+    seconds = time.perf_counter() - t0
+    _qa(qa, "ct_spine_crop_g", volume, result)
+    source = {21: "L2", 22: "L3", 23: "L4"}
+    checks = []
+    wrong = 0
+    for v in result.report.vertebrae:
+        ref = _majority(masks, source, result.instances == v.index + 1, volume)
+        ok = v.name is None or v.name == ref
+        wrong += int(not ok)
+        inst = result.instances == v.index + 1
+        truth = _resampled(masks, volume) == next((k for k, n in source.items() if n == ref), -1)
+        dice = 2 * float((inst & truth).sum()) / max(1, int(inst.sum() + truth.sum()))
+        checks.append((f"body {v.index + 1} is the source's {ref}; whole-vertebra Dice {dice:.2f}", ok))
+    return Outcome(
+        "ct_spine_crop_g", "real L2-L4 crop, 1.5 mm, vertebra masks", "refusal (no anchor); bodies separated",
+        _summary(result), checks, wrong, seconds,
+    )  # fmt: skip
+
+
+def _resampled(labels: Volume, onto: Volume) -> np.ndarray:
+    """Nearest-neighbour labels on ``onto``'s grid, by world position."""
+    kji = np.indices(onto.shape).reshape(3, -1).T.astype(float)
+    idx = np.rint((np.linalg.inv(labels.affine) @ np.c_[onto.world(kji), np.ones(len(kji))].T)[:3].T).astype(
+        int
+    )
+    inside = np.all((idx >= 0) & (idx < np.array(labels.shape)), axis=1)
+    out = np.zeros(len(kji), dtype=labels.array.dtype)
+    out[inside] = labels.array[tuple(idx[inside].T)]
+    return out.reshape(onto.shape)
+
+
+def _qa(folder: Path, name: str, volume: Volume, result: LevelResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}_qa_levels.png").write_bytes(
+        levels_png(volume, result.labels, report_dict(result.report))
+    )
+
+
+CASES: tuple[Callable[[Path, Path], Outcome], ...] = (abdomen_e, chest_f, upper_abdomen_b, spine_crop_g)
+
+
+def render(outcomes: list[Outcome]) -> str:
+    named_wrong = sum(o.wrong_names for o in outcomes)
+    lines = [
+        "# Real data: how the product does on real patients",
+        "",
+        "Written by `scripts/evaluate_real.py` (do not edit by hand) on "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}.",
+        "Data: `../shared/data/real` (MANIFEST.md there), read in place; nothing from it is committed.",
+        "QA pictures: `.venv/bin/python scripts/evaluate_real.py --qa-out real-qa` writes",
+        "`real-qa/<case>_qa_levels.png` (not committed: some licences forbid derivatives).",
+        "",
+        "## Vertebral levels (CT)",
+        "",
+        f"**Wrongly named vertebrae: {named_wrong}** over {len(outcomes)} real CT cases "
+        "(the target is zero; a refusal is allowed).",
+        "",
+        "| case | what | expected | result | checks | s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        checks = "<br>".join(f"{'yes' if ok else '**no**'}: {what}" for what, ok in o.checks)
+        lines.append(f"| {o.case} | {o.what} | {o.expected} | {o.result} | {checks} | {o.seconds:.1f} |")
+    lines += [
+        "",
+        "## Not yet evaluated here (issue 13)",
+        "",
+        "- Tissue Dice on real CT against TotalSegmentator's tissue types (item 3).",
+        "- MR: lumbar body separation on `mr_lumbar_vb` against its L1-L5 masks (item 5).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--qa-out", type=Path, default=ROOT / "real-qa")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "real-data.md")
+    args = parser.parse_args()
+    real = args.shared / "data" / "real"
+    if not real.is_dir():
+        raise SystemExit(f"{real}: not found; the real cases live in ../shared/data/real")
+    outcomes = [case(real, args.qa_out) for case in CASES]
+    args.doc.write_text(render(outcomes))
+    for o in outcomes:
+        print(f"{o.case}: {o.result}; wrong names {o.wrong_names}")
+    print(f"wrote {args.doc} and QA pictures in {args.qa_out}")
+
+
+if __name__ == "__main__":
+    main()
