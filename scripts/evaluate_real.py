@@ -29,6 +29,7 @@ from imaging.ingest.model import Instance, Source
 from imaging.levels import LevelResult, identify_levels
 from imaging.levels.assign import report_dict
 from imaging.outputs.qa_levels import levels_png
+from imaging.segmentation.label_files.grid import labels_onto_grid
 from imaging.series_facts import Modality, SeriesFacts
 from imaging.volume import Volume, from_nifti
 
@@ -80,10 +81,7 @@ def _majority(seg: Volume, names: dict[int, str], mask: np.ndarray, volume: Volu
 
 def abdomen_e(real: Path, qa: Path) -> Outcome:
     volume = _dicom(real / "ct_abdomen_e" / "dicom")
-    t0 = time.perf_counter()
-    result = identify_levels(volume)
-    seconds = time.perf_counter() - t0
-    _qa(qa, "ct_abdomen_e", volume, result)
+    result, seconds = _identify(volume, qa, "ct_abdomen_e")
     named = {v.name: v for v in result.report.vertebrae if v.name}
     checks = []
     wrong = 0
@@ -100,10 +98,7 @@ def abdomen_e(real: Path, qa: Path) -> Outcome:
 
 def chest_f(real: Path, qa: Path) -> Outcome:
     volume = _dicom(real / "ct_chest_f" / "dicom")
-    t0 = time.perf_counter()
-    result = identify_levels(volume)
-    seconds = time.perf_counter() - t0
-    _qa(qa, "ct_chest_f", volume, result)
+    result, seconds = _identify(volume, qa, "ct_chest_f")
     named = [v for v in result.report.vertebrae if v.name]
     return Outcome(
         "ct_chest_f", "lower chest T7-T11, 1 mm", "refusal (no anchor in view)", _summary(result),
@@ -114,10 +109,7 @@ def chest_f(real: Path, qa: Path) -> Outcome:
 def upper_abdomen_b(real: Path, qa: Path) -> Outcome:
     case = real / "ct_upper_abdomen_b"
     volume = _dicom(case / "dicom")
-    t0 = time.perf_counter()
-    result = identify_levels(volume)
-    seconds = time.perf_counter() - t0
-    _qa(qa, "ct_upper_abdomen_b", volume, result)
+    result, seconds = _identify(volume, qa, "ct_upper_abdomen_b")
     seg = from_nifti(case / "totalsegmentator_total.nii.gz")
     names = {
         int(k): n for k, n in json.loads((case / "totalsegmentator_total.labels.json").read_text()).items()
@@ -141,11 +133,9 @@ def spine_crop_g(real: Path, qa: Path) -> Outcome:
     case = real / "ct_spine_crop_g"
     volume = from_nifti(case / "sub-ct_label-22_ct.nii.gz", SeriesFacts(modality=Modality.CT))
     masks = from_nifti(case / "sub-ct_seg-vert_label-22_msk.nii.gz")
-    t0 = time.perf_counter()
-    result = identify_levels(volume)
-    seconds = time.perf_counter() - t0
-    _qa(qa, "ct_spine_crop_g", volume, result)
+    result, seconds = _identify(volume, qa, "ct_spine_crop_g")
     source = {21: "L2", 22: "L3", 23: "L4"}
+    on_grid = labels_onto_grid(masks.array, masks.affine, volume).array
     checks = []
     wrong = 0
     for v in result.report.vertebrae:
@@ -153,7 +143,7 @@ def spine_crop_g(real: Path, qa: Path) -> Outcome:
         ok = v.name is None or v.name == ref
         wrong += int(not ok)
         inst = result.instances == v.index + 1
-        truth = _resampled(masks, volume) == next((k for k, n in source.items() if n == ref), -1)
+        truth = on_grid == next((k for k, n in source.items() if n == ref), -1)
         dice = 2 * float((inst & truth).sum()) / max(1, int(inst.sum() + truth.sum()))
         checks.append((f"body {v.index + 1} is the source's {ref}; whole-vertebra Dice {dice:.2f}", ok))
     return Outcome(
@@ -162,23 +152,15 @@ def spine_crop_g(real: Path, qa: Path) -> Outcome:
     )  # fmt: skip
 
 
-def _resampled(labels: Volume, onto: Volume) -> np.ndarray:
-    """Nearest-neighbour labels on ``onto``'s grid, by world position."""
-    kji = np.indices(onto.shape).reshape(3, -1).T.astype(float)
-    idx = np.rint((np.linalg.inv(labels.affine) @ np.c_[onto.world(kji), np.ones(len(kji))].T)[:3].T).astype(
-        int
-    )
-    inside = np.all((idx >= 0) & (idx < np.array(labels.shape)), axis=1)
-    out = np.zeros(len(kji), dtype=labels.array.dtype)
-    out[inside] = labels.array[tuple(idx[inside].T)]
-    return out.reshape(onto.shape)
-
-
-def _qa(folder: Path, name: str, volume: Volume, result: LevelResult) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}_qa_levels.png").write_bytes(
-        levels_png(volume, result.labels, report_dict(result.report))
-    )
+def _identify(volume: Volume, qa: Path, name: str) -> tuple[LevelResult, float]:
+    """The level finder's result and seconds; its QA picture goes to ``qa/<name>_qa_levels.png``."""
+    t0 = time.perf_counter()
+    result = identify_levels(volume)
+    seconds = time.perf_counter() - t0
+    qa.mkdir(parents=True, exist_ok=True)
+    png = levels_png(volume, result.labels, report_dict(result.report))
+    (qa / f"{name}_qa_levels.png").write_bytes(png)
+    return result, seconds
 
 
 CASES: tuple[Callable[[Path, Path], Outcome], ...] = (abdomen_e, chest_f, upper_abdomen_b, spine_crop_g)

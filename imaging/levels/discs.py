@@ -118,7 +118,7 @@ def fit_midline(column: Column, grid: WorkGrid, values: np.ndarray, affine: np.n
     xs = _smooth(column.x_mm, dz)
     hw = float(np.nanmedian(column.half_width_mm))
     ys = float(np.nanmedian(column.y_mm)) + np.arange(-30.0, 80.0, _CANAL_STEP_MM)
-    plane = _plane(values, affine, xs, ys, grid)
+    plane = _plane(values, affine, xs, np.broadcast_to(ys, (grid.shape[0], ys.size)), grid)
     expected = _smooth(column.y_mm, dz) + 0.725 * hw  # the bodies' back, roughly
     back = np.array([_canal_front(plane[k], ys, expected[k]) for k in range(grid.shape[0])])
     if not np.isfinite(back).any():  # no canal found (a bone mask without the arch): the blobs' centre
@@ -129,14 +129,14 @@ def fit_midline(column: Column, grid: WorkGrid, values: np.ndarray, affine: np.n
 def _plane(
     values: np.ndarray, affine: np.ndarray, xs: np.ndarray, ys: np.ndarray, grid: WorkGrid
 ) -> np.ndarray:
-    """(working slice, y) values on the midline plane."""
+    """(working slice, sample) values of a sagittal plane: at x ``xs[k]`` and y ``ys[k, :]`` (mm) on
+    each working slice, sampled by world position (pass float32 ``values`` to avoid a copy)."""
     inv = np.linalg.inv(affine)
     src = np.asarray(values, dtype=np.float32)
-    out = np.empty((grid.shape[0], ys.size), dtype=np.float32)
-    for k in range(grid.shape[0]):
-        pts = np.stack([np.full(ys.size, xs[k]), ys, np.full(ys.size, grid.z_mm(k))])
-        out[k] = ndimage.map_coordinates(src, inv[:3, :3] @ pts + inv[:3, 3:4], order=1, mode="nearest")
-    return out
+    nz, n = ys.shape
+    pts = np.stack([np.repeat(xs, n), ys.ravel(), np.repeat(grid.z_mm(np.arange(nz)), n)])
+    coords = inv[:3, :3] @ pts + inv[:3, 3:4]
+    return ndimage.map_coordinates(src, coords, order=1, mode="nearest").reshape(nz, n).astype(np.float32)
 
 
 def _canal_front(profile: np.ndarray, ys: np.ndarray, expected: float) -> float:
@@ -174,22 +174,9 @@ def sagittal_view(
     """The straightened view of ``values`` (input grid, sampled by world position) and its disc score."""
     lo, hi, step = _VIEW_MM
     offsets = np.arange(lo, hi, step)
-    inv = np.linalg.inv(affine)
-    src = np.asarray(values, dtype=np.float32)
-    nz = grid.shape[0]
-    image = np.empty((nz, offsets.size), dtype=np.float32)
-    for k in range(nz):
-        acc = np.zeros(offsets.size)
-        for dx in _SLAB_OFFSETS_MM:
-            pts = np.stack(
-                [
-                    np.full(offsets.size, midline.x_mm[k] + dx),
-                    midline.front_mm[k] + offsets,
-                    np.full(offsets.size, grid.z_mm(k)),
-                ]
-            )
-            acc += ndimage.map_coordinates(src, inv[:3, :3] @ pts + inv[:3, 3:4], order=1, mode="nearest")
-        image[k] = acc / len(_SLAB_OFFSETS_MM)
+    ys = midline.front_mm[:, None] + offsets[None, :]
+    planes = [_plane(values, affine, midline.x_mm + dx, ys, grid) for dx in _SLAB_OFFSETS_MM]
+    image = np.mean(planes, axis=0).astype(np.float32)
     band = (offsets >= 4.0) & (offsets <= midline.depth_mm)
     centre = float(offsets[band].mean())
     score, slope = _disc_scores(image, offsets, band, centre, float(grid.spacing[0]), options.soft_tissue_hu)
@@ -257,34 +244,29 @@ def _endplate(image: np.ndarray, ks: np.ndarray, cols: np.ndarray) -> np.ndarray
 
 
 def _line_medians(image: np.ndarray, ks: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Median along each line (NaN where over a fifth leaves the field of view): a disc is dark across
-    most of the body, even where an osteophyte or the ring apophysis brightens one end of it."""
-    nz = image.shape[0]
-    inside = (ks >= 0) & (ks <= nz - 1)
-    vals = ndimage.map_coordinates(
-        image, [np.clip(ks, 0, nz - 1).ravel(), np.broadcast_to(cols, ks.shape).ravel()], order=1
-    ).reshape(ks.shape)
-    out = (
-        np.nanmedian(np.where(inside, vals, np.nan), axis=1)
-        if inside.any(axis=1).all()
-        else np.full(nz, np.nan)
-    )
-    out[inside.sum(axis=1) < 0.8 * ks.shape[1]] = np.nan
+    """Median along each line: a disc is dark across most of the body, even where an osteophyte or
+    the ring apophysis brightens one end of it."""
+    vals, ok = _line_samples(image, ks, cols)
+    out = np.full(ks.shape[0], np.nan)
+    out[ok] = np.nanmedian(vals[ok], axis=1)
     return out
 
 
 def _line_means(image: np.ndarray, ks: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Mean of ``image`` along each row of ``ks`` (fractional slices) at ``cols``; NaN where over a
-    fifth of the line leaves the field of view."""
+    vals, ok = _line_samples(image, ks, cols)
+    out = np.full(ks.shape[0], np.nan)
+    out[ok] = np.nanmean(vals[ok], axis=1)
+    return out
+
+
+def _line_samples(image: np.ndarray, ks: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` along each row of ``ks`` (fractional slices) at ``cols``, NaN beyond the field of
+    view, and which lines stay at least four fifths inside it (the others have no value)."""
     nz = image.shape[0]
     inside = (ks >= 0) & (ks <= nz - 1)
-    vals = ndimage.map_coordinates(
-        image, [np.clip(ks, 0, nz - 1).ravel(), np.broadcast_to(cols, ks.shape).ravel()], order=1
-    ).reshape(ks.shape)
-    count = inside.sum(axis=1)
-    out = np.where(inside, vals, 0.0).sum(axis=1) / np.maximum(count, 1)
-    out[count < 0.8 * ks.shape[1]] = np.nan
-    return out
+    coords = [np.clip(ks, 0, nz - 1).ravel(), np.broadcast_to(cols, ks.shape).ravel()]
+    vals = ndimage.map_coordinates(image, coords, order=1).reshape(ks.shape)
+    return np.where(inside, vals, np.nan), inside.sum(axis=1) >= 0.8 * ks.shape[1]
 
 
 def find_discs(view: SagittalView, grid: WorkGrid, options: LevelOptions) -> list[Disc]:

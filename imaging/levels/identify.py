@@ -77,20 +77,22 @@ def identify_levels(
         # Signal voids (cortex, air: NaN in the map) count as "not marrow" for every fat-fraction cue.
         ff = volume.with_array(np.nan_to_num(fat_fraction_pct.astype(np.float32), nan=-1.0))
         column = _with_sacral_marrow(ff, column, trunk, grid, options)
+    hu: tuple[np.ndarray, np.ndarray] | None = None  # CT values for the rib cortex test
+    front: np.ndarray | None = None
     if bone_mask is None:
-        bodies, disc_bone, front = _ct_bodies(volume, column, valid, grid, options)
-        blobs = column.blobs
+        # one float copy of the HU for every sampler (each would otherwise make its own)
+        ct = (np.asarray(volume.array, dtype=np.float32), volume.affine)
+        bodies, disc_bone, front = _ct_bodies(ct, column, valid, grid, options)
+        blobs, hu = column.blobs, ct
     else:
         blobs, disc_slices, between = _mr_discs(volume, bone_mask, ff, column, grid, options)
         column = replace(column, blobs=blobs)
         bodies = spine.split_bodies(column, valid, grid, options, disc_slices)
         disc_bone = _body_region(between, column, grid)
-        front = None
     t["column_s"] = time.perf_counter() - t0
     if not bodies:
         return _empty(volume, "no complete vertebral body found in the field of view", t)
     sacrum = anchors.find_sacrum(bodies, valid, options)
-    hu = (volume.array, volume.affine) if bone_mask is None else None
     ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options, hu)
     t["anchors_s"] = time.perf_counter() - t0
     report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
@@ -146,7 +148,7 @@ def _with_sacral_marrow(
 
 
 def _ct_bodies(
-    volume: Volume,
+    hu: tuple[np.ndarray, np.ndarray],
     column: spine.Column,
     valid: np.ndarray,
     grid: WorkGrid,
@@ -155,8 +157,9 @@ def _ct_bodies(
     """CT bodies between the discs of the straightened sagittal view (:mod:`.discs`), the bone that
     labels no body, and the bodies' anterior edge per working slice (y mm). Wide pieces at the bottom
     are one sacrum, so a remnant S1/S2 disc cannot turn S1 into a lumbar vertebra."""
-    midline = discs.fit_midline(column, grid, volume.array, volume.affine)
-    view = discs.sagittal_view(volume.array, volume.affine, midline, grid, options)
+    values, affine = hu
+    midline = discs.fit_midline(column, grid, values, affine)
+    view = discs.sagittal_view(values, affine, midline, grid, options)
     found = discs.find_discs(view, grid, options)
     column = replace(column, blobs=column.blobs & ~view.between[:, None, None])
     bodies = discs.bodies_between(found, view, midline, column, valid, grid, options)
