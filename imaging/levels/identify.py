@@ -95,12 +95,13 @@ def identify_levels(
     sacrum = anchors.find_sacrum(bodies, valid, options)
     ribs = anchors.find_ribs(bone, column, bodies, sacrum, valid, grid, options, hu)
     t["anchors_s"] = time.perf_counter() - t0
-    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options))
-    report = _with_anchor_warnings(report, bodies, sacrum, options)
     # Bone plus the bodies' filled cross-sections: a hole that filling closed elsewhere (a canal
     # misjudged as marrow) would fuse the arch to the body and widen it in the label map.
     keep = (bone | blobs) & ~ribs.mask & ~disc_bone
     instances_work = _whole_vertebrae(bodies, keep, column, grid, options, front)
+    spans = _process_spans(instances_work, len(bodies), grid)
+    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options, spans))
+    report = _with_anchor_warnings(report, bodies, sacrum, options)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)
     for f in report.vertebrae:
@@ -225,6 +226,7 @@ def _findings(
     valid: np.ndarray,
     grid: WorkGrid,
     options: LevelOptions,
+    process_spans: list[float | None],
 ) -> list[VertebraFinding]:
     ranges = anchors.body_z_ranges(bodies, grid)
     out = []
@@ -243,8 +245,25 @@ def _findings(
                 ribs=sides if i != sacrum else (),
                 ribs_assessable=assessable,
                 is_sacrum=i == sacrum,
+                process_span_mm=process_spans[i],
             )
         )
+    return out
+
+
+def _process_spans(instances: np.ndarray, n: int, grid: WorkGrid) -> list[float | None]:
+    """Left-right span of each whole vertebra (instance 1..n on the working grid), tip to tip of its
+    transverse processes: the 99.5th percentile either side of its own median x, so a stray voxel
+    does not count. None where the vertebra has no voxel."""
+    x = grid.x_mm(np.arange(grid.shape[2]))
+    out: list[float | None] = []
+    for v in range(1, n + 1):
+        xs = x[np.nonzero(instances == v)[2]]
+        if xs.size == 0:
+            out.append(None)
+            continue
+        mid = float(np.median(xs))
+        out.append(float(np.percentile(xs - mid, 99.5) + np.percentile(mid - xs, 99.5)))
     return out
 
 

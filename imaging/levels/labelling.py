@@ -16,6 +16,11 @@ a name:
 
 Each vertebra's confidence falls by 2 % per vertebra counted from the anchor, and by 40 % when the
 count passes through a body of implausible height (a missed disc or a fragment could shift it by one).
+
+Cross-check with a cue a radiologist uses: L3's transverse processes are usually the longest of
+L1-L4. When L2, L3 and L4 are whole in view and the vertebra named L2 or L4 (or L1) spans clearly
+more (``PROCESS_MARGIN``) than the one named L3, a count off by one would look exactly like that: the
+names stand, with a warning, and every confidence falls by ``PROCESS_DISAGREE_FACTOR``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ CONFIDENCE = {
 }
 STEP_FACTOR = 0.98
 ODD_HEIGHT_FACTOR = 0.6
+PROCESS_MARGIN = 1.08  # the widest must beat L3's span by this factor to count as disagreeing
+PROCESS_DISAGREE_FACTOR = 0.6
 REFUSAL = "field of view does not include the sacrum or a rib-bearing vertebra: level cannot be established"
 
 
@@ -64,9 +71,32 @@ def name_vertebrae(found: list[VertebraFinding]) -> LevelReport:
     if doubtful and count.confidence > CONFIDENCE["transitional"]:
         count = replace(count, confidence=CONFIDENCE["transitional"])
     named = _apply(found, vert, count, warnings)
+    if _processes_disagree(named, warnings):
+        count = replace(count, confidence=count.confidence * PROCESS_DISAGREE_FACTOR)
+        named = tuple(replace(f, confidence=round(f.confidence * PROCESS_DISAGREE_FACTOR, 3)) for f in named)
     return LevelReport(
         count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings)
     )
+
+
+def _processes_disagree(named: tuple[VertebraFinding, ...], warnings: list[str]) -> bool:
+    """Do the transverse processes put the widest lumbar vertebra elsewhere than at L3? (module doc)"""
+    spans = {
+        f.name: f.process_span_mm
+        for f in named
+        if f.name in ("L1", "L2", "L3", "L4") and not f.cut_by_fov and f.process_span_mm is not None
+    }
+    if not {"L2", "L3", "L4"} <= spans.keys():
+        return False
+    widest = max(spans, key=lambda name: spans[name] or 0.0)
+    l3, top = spans["L3"] or 0.0, spans[widest] or 0.0
+    if widest == "L3" or top < PROCESS_MARGIN * l3:
+        return False
+    warnings.append(
+        f"the transverse processes are widest at the vertebra named {widest} ({top:.0f} mm tip to tip, "
+        f"L3 {l3:.0f} mm), not at L3 as usual: a count off by one would look like this; confidence lowered"
+    )
+    return True
 
 
 def _choose_count(

@@ -107,6 +107,7 @@ class VertebraFinding:
     anchor: Anchor = Anchor.NONE
     steps_from_anchor: int | None = None
     confidence: float = 0.0
+    process_span_mm: float | None = None  # left-right, tip to tip of the transverse processes
 
 
 @dataclass(frozen=True)

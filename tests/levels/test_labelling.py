@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from imaging.levels import REFUSAL, Anchor, VertebraFinding, name_vertebrae
-from imaging.levels.labelling import CONFIDENCE
+from imaging.levels.labelling import CONFIDENCE, PROCESS_DISAGREE_FACTOR
 
 
 def _column(
@@ -111,3 +113,35 @@ def test_implausible_height_lowers_confidence_of_levels_counted_across_it() -> N
     o = {v.name: v.confidence for v in odd.vertebrae}
     assert o["L5"] == n["L5"]  # between the anchor and the odd body: unaffected
     assert o["T12"] < n["T12"]
+
+
+def _with_spans(found: list[VertebraFinding], spans: dict[int, float]) -> list[VertebraFinding]:
+    return [replace(f, process_span_mm=spans.get(f.index)) for f in found]
+
+
+# T12 L1 L2 L3 L4 L5 counted from the rib on vertebra 0; spans by index (L1..L4 = 1..4)
+L3_WIDEST = {1: 60.0, 2: 68.0, 3: 78.0, 4: 72.0}
+
+
+def test_transverse_processes_widest_at_l3_leave_the_count_alone() -> None:
+    report = name_vertebrae(_with_spans(_column(6, {0}, sacrum=False, cut_top=False), L3_WIDEST))
+    assert report.established and report.confidence == CONFIDENCE["ribs"]
+    assert not any("transverse" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("widest", [2, 4])
+def test_processes_widest_next_to_l3_lower_confidence_and_say_why(widest: int) -> None:
+    """As if the count were off by one: the true L3 named L2 or L4."""
+    spans = {**L3_WIDEST, widest: 90.0}
+    report = name_vertebrae(_with_spans(_column(6, {0}, sacrum=False, cut_top=False), spans))
+    assert report.established  # names stand, flagged
+    assert report.confidence == pytest.approx(CONFIDENCE["ribs"] * PROCESS_DISAGREE_FACTOR)
+    (warning,) = [w for w in report.warnings if "transverse" in w]
+    assert f"named L{widest}" in warning
+    assert all(v.confidence <= CONFIDENCE["ribs"] * PROCESS_DISAGREE_FACTOR + 1e-3 for v in report.vertebrae)
+
+
+def test_process_check_needs_l2_to_l4_whole_in_view() -> None:
+    spans = {1: 60.0, 2: 90.0, 3: 78.0}  # no span for L4
+    report = name_vertebrae(_with_spans(_column(6, {0}, sacrum=False, cut_top=False), spans))
+    assert report.confidence == CONFIDENCE["ribs"]
