@@ -45,8 +45,14 @@ def with_vertebral_levels(
     if not report.established:
         missing = {**seg.missing, "vertebrae": f"vertebral levels not established: {report.reason}"}
         return replace(seg, meta=meta, warnings=warnings, missing=missing)
+    cut = frozenset(v.name for v in report.vertebrae if v.name is not None and v.cut_by_fov)
     return replace(
-        seg, vertebrae=result.labels, meta=meta, warnings=warnings, missing=seg.supplied("vertebrae")
+        seg,
+        vertebrae=result.labels,
+        meta=meta,
+        warnings=warnings,
+        missing=seg.supplied("vertebrae"),
+        cut_by_scan=cut,
     )
 
 

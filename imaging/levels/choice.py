@@ -25,11 +25,15 @@ def choose_slices(
     convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
     stated_level: str | None = None,
     missing_reason: str | None = None,
+    cut_by_scan: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, LevelSlice], dict[str, str], list[Notice]]:
     """Representative slice per level, reasons for levels without one, and notices.
 
     ``missing_reason`` is why the segmentation has no vertebra labels (``Segmentation.missing``):
     each level's reason then says so, and no warning repeats what the segmentation's notes say.
+    ``cut_by_scan`` names vertebrae known to run on beyond the scanned range
+    (``Segmentation.cut_by_scan``): their middle is not established even where their labels stop
+    short of the edge.
 
     A stated level applies to single-slice series only (L3-only research archives often sit beside
     full scans); a stack keeps its levels from the vertebra labels, and a warning says so.
@@ -67,7 +71,7 @@ def choose_slices(
             else [Notice(N.LEVELS_NO_LABELS, reason + "; all level values are null")]
         )
         return {}, {level: reason for level in MEASURED_LEVELS}, [*warnings, *said]
-    found, level_notes = find_level_slices(vertebrae, volume, convention)
+    found, level_notes = find_level_slices(vertebrae, volume, convention, cut_by_scan=cut_by_scan)
     warnings.extend(Notice(N.LEVEL_SLICE, note, level) for level, note in level_notes.items())
     not_measured: dict[str, str] = {}
     present = set(vertebrae.present())

@@ -154,9 +154,11 @@ def find_level_slices(
     volume: Volume,
     convention: SliceConvention = SliceConvention.MID_VERTEBRAL,
     levels: tuple[str, ...] = MEASURED_LEVELS,
+    cut_by_scan: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, LevelSlice], dict[str, str]]:
     """Representative slice per covered level, and a note per level that is present but not measured
-    (or measured on a fallback slice), keyed by level.
+    (or measured on a fallback slice), keyed by level. A body touching the first or last slice, or
+    named in ``cut_by_scan`` (its source knows the scan cuts it), has no middle to find.
 
     The transverse-process convention is defined for L3; for other levels (and for an L3 whose
     processes are not found) the mid-vertebral slice is used and the result says so.
@@ -174,7 +176,7 @@ def find_level_slices(
             notes[level] = f"{level}: only posterior elements are in the field of view; level not measured"
             continue
         first, last = int(body_slices[0]), int(body_slices[-1])
-        if n_slices > 1 and (first == 0 or last == n_slices - 1):
+        if n_slices > 1 and (first == 0 or last == n_slices - 1 or level in cut_by_scan):
             notes[level] = (
                 f"{level}: vertebral body is cut by the edge of the scanned range; its mid-vertebral "
                 "slice cannot be established"

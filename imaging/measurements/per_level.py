@@ -94,7 +94,12 @@ def measure_levels(
 ) -> LevelsResult:
     """All per-level values of one series (see the module docstring)."""
     slices, not_measured, warnings = choose_slices(
-        volume, seg.vertebrae, options.convention, options.stated_level, seg.missing.get("vertebrae")
+        volume,
+        seg.vertebrae,
+        options.convention,
+        options.stated_level,
+        seg.missing.get("vertebrae"),
+        seg.cut_by_scan,
     )
     is_ct = volume.meta.is_ct
     hu = volume.array if is_ct else None

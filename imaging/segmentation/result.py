@@ -43,6 +43,9 @@ class Segmentation:
     meta: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     missing: Mapping[str, str] = field(default_factory=dict)
+    # vertebrae the labelling source knows run on beyond the scanned range, though their labels may
+    # stop a slice or two short of its edge (the level finder's cut_by_fov)
+    cut_by_scan: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in self.missing:

@@ -23,7 +23,10 @@ import pytest
 from imaging.ingest.assemble import assemble_volume
 from imaging.ingest.model import Instance, Source
 from imaging.levels import REFUSAL, Anchor, LevelResult, identify_levels
+from imaging.levels.assign import with_vertebral_levels
+from imaging.levels.choice import choose_slices
 from imaging.levels.slices import find_level_slices
+from imaging.segmentation.result import Segmentation
 from imaging.volume import Volume
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
@@ -78,3 +81,14 @@ def test_lower_chest_is_refused(shared_data: Path) -> None:
     assert not result.report.established and result.report.reason == REFUSAL
     assert not result.labels.array.any()
     assert len(result.report.vertebrae) >= 4  # the column was found and split; only names are refused
+
+
+def test_t11_cut_by_the_scan_top_gets_no_mid_slice(abdomen: tuple[Volume, LevelResult]) -> None:
+    """The scan starts at the top of T11: the finder knows T11 is cut even though its labels stop a
+    few millimetres below the first slice, and the slice chooser must not measure its 'middle'."""
+    volume = abdomen[0]
+    seg = with_vertebral_levels(volume, Segmentation(tissue=None, vertebrae=None), is_ct=True)
+    assert "T11" in seg.cut_by_scan and "L5" in seg.cut_by_scan
+    found, reasons, _ = choose_slices(volume, seg.vertebrae, cut_by_scan=seg.cut_by_scan)
+    assert "T11" not in found and "cut by the edge" in reasons["T11"]
+    assert {"T12", "L1", "L2", "L3", "L4"} <= found.keys()
