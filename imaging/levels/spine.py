@@ -9,11 +9,13 @@ is y (posterior), axis 2 is x (patient left).
 2. The column is the most posterior large blob near the trunk's midline on each slice; its centre is
    then smoothed along z and outliers (aorta with contrast, bowel contrast) re-picked next to the
    smoothed curve. The centre follows lordosis and scoliosis slice by slice; nothing assumes z-straight.
-3. Discs are non-bone, so the column blobs fall apart in 3-D into one component per body, whatever
-   the disc tilt. Where a thin or oblique disc is bridged by endplate partial volume or osteophytes,
-   the core profile finds it: the median value (HU on CT) in a small disk around the centreline drops
-   at a disc (disc ~80-100 HU against trabecular bone ~150+). A component still much taller than its
-   neighbours is split at its narrowest cross-section.
+3. MR (a network's bone mask; CT reads its discs from the straightened sagittal view in
+   :mod:`.discs` instead): discs are non-bone, so the column blobs fall apart in 3-D into one
+   component per body, whatever the disc tilt. Where a thin or oblique disc is bridged by endplate
+   partial volume, the core profile finds it: the median of the bone-mask fraction or the fat
+   fraction in a small disk around the centreline drops at a disc. A component still much taller
+   than its neighbours is split at its narrowest cross-section. The CT core and rim profiles here
+   (:func:`core_profile`, :func:`rim_profile`, :func:`nonbody_slices`) serve :mod:`.discs` too.
 """
 
 from __future__ import annotations
