@@ -3,8 +3,9 @@
 Tissue networks predict compartments, not levels; levels come from the anatomy-anchored counting in
 :mod:`imaging.levels` (sacrum, lowest rib-bearing vertebra), which needs nothing but HU on
 CT and the network's bone mask on MR, plus the Dixon fat-fraction map when the set has one (discs and
-the sacrum's marrow: :mod:`imaging.levels.marrow`). A precomputed or model-provided
-vertebra map is kept as given.
+the sacrum's marrow: :mod:`imaging.levels.marrow`); a sagittal MR series, which the axial networks
+cannot read, gets its bodies from the signal alone (:mod:`imaging.levels.mr_sagittal`). A
+precomputed or model-provided vertebra map is kept as given.
 The report goes into results.json (``segmentation.vertebra_levels``) so a reader sees which anchor
 named L3 and how confident that is, or why no level could be established.
 """
@@ -29,7 +30,9 @@ def with_vertebral_levels(
     grid (percent, NaN where not measurable)."""
     if seg.vertebrae is not None or volume.shape[0] == 1:
         return seg
-    if is_ct:
+    if is_ct or is_sagittal(volume):
+        # CT: HU alone. Sagittal MR: the axial tissue networks cannot read it, so their bone mask is
+        # no evidence; the bodies come from the signal (imaging.levels.mr_sagittal), unnamed.
         result = identify_levels(volume)
     elif seg.tissue is not None and seg.tissue.mask("bone").any():
         bone = seg.tissue.mask("bone")
@@ -54,6 +57,11 @@ def with_vertebral_levels(
         missing=seg.supplied("vertebrae"),
         cut_by_scan=cut,
     )
+
+
+def is_sagittal(volume: Volume) -> bool:
+    """Slices cut left-right (their normal within ~45 degrees of the patient's x axis)."""
+    return abs(float(volume.slice_normal[0])) > 0.7
 
 
 def report_dict(report: LevelReport) -> dict[str, Any]:

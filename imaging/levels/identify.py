@@ -6,6 +6,10 @@ input grid); the trunk outline then comes from the signal (above 10 % of its 99t
 must be inside that mask for the rib anchor to be found; a body-only mask can still be split and
 named from the sacrum, never from ribs (and says so: no rib-bearing vertebra is found).
 
+MR without a bone mask (a sagittal spine series, which the axial tissue networks cannot read) takes
+:mod:`.mr_sagittal`: the bodies from the signal alone, whatever the contrast. The sacrum and ribs are
+not recognised from MR signal, so those bodies stay unnamed with the reason said.
+
 A Dixon set's fat-fraction map (``fat_fraction_pct``, MR only) adds what a network's bone mask does
 not reliably give (:mod:`.marrow`): discs from the fat fraction along the centreline (fatty marrow
 against water-like discs and endplates, the MR counterpart of the HU core profile), and the sacrum
@@ -20,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from imaging.levels import anchors, discs, marrow, spine
+from imaging.levels import anchors, discs, marrow, mr_sagittal, spine
 from imaging.levels.labelling import name_vertebrae
 from imaging.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
 from imaging.levels.workgrid import (
@@ -31,9 +35,14 @@ from imaging.levels.workgrid import (
     work_grid_for,
 )
 from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
+from imaging.series_facts import Modality
 from imaging.volume import Volume
 
 _VALUE = {name: value for value, name in VERTEBRA_NAMES.items()}
+MR_UNNAMED = (
+    "MR bodies found from the image alone: the sacrum and ribs are not recognised from MR signal, "
+    "so no level can be named"
+)
 _FRONT_MARGIN_MM = 6.0  # osteophytes and the smoothed edge's error: bone this far in front still counts
 
 
@@ -57,6 +66,8 @@ def identify_levels(
             raise ValueError(
                 f"fat_fraction_pct shape {fat_fraction_pct.shape} does not match the volume {volume.shape}"
             )
+    if bone_mask is None and volume.meta.modality is Modality.MR:
+        return _mr_from_image(volume, options)
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     grid = work_grid_for(volume, options.inplane_mm)
@@ -317,6 +328,40 @@ def _whole_vertebrae(
         windows[i + 1] = (b.k0 - int(0.8 * h), b.k1 + int(0.4 * h))
     # Bone that touches no body (a neighbour's process cut by the FOV) stays unlabelled.
     return spine.grow_vertebrae(seeds, bone, region, grid, reach, windows)
+
+
+def _mr_from_image(volume: Volume, options: LevelOptions) -> LevelResult:
+    """MR without a bone mask: bodies from the signal (:mod:`.mr_sagittal`), counted, never named."""
+    t0 = time.perf_counter()
+    try:
+        found = mr_sagittal.find_mr_bodies(volume, options)
+    except ValueError as exc:
+        return _empty(volume, str(exc), {"total_s": time.perf_counter() - t0})
+    if not found.bodies:
+        return _empty(volume, "no complete vertebral body found in the field of view", {})
+    grid = found.grid
+    ranges = anchors.body_z_ranges(found.bodies, grid)
+    instances_work = np.zeros(grid.shape, dtype=np.uint8)
+    vertebrae = []
+    for i, b in enumerate(found.bodies):
+        instances_work[b.mask] = i + 1
+        kji = np.argwhere(b.mask).mean(axis=0)
+        centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
+        vertebrae.append(
+            VertebraFinding(
+                index=i,
+                name=None,
+                z_range_mm=ranges[i],
+                centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
+                cut_by_fov=b.cut_by_fov,
+                ribs=(),
+                ribs_assessable=False,
+            )
+        )
+    report = LevelReport(Anchor.NONE, False, 0.0, MR_UNNAMED, tuple(vertebrae), None, ())
+    instances = labels_to_input(instances_work, grid, volume)
+    labels = LabelMap(np.zeros(volume.shape, dtype=np.uint8), dict(VERTEBRA_NAMES))
+    return LevelResult(labels, instances, report, {"total_s": time.perf_counter() - t0})
 
 
 def _empty(volume: Volume, why: str, t: dict[str, float]) -> LevelResult:

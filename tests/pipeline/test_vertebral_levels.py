@@ -45,14 +45,31 @@ def test_levels_are_counted_from_sacrum_and_ribs_when_only_tissue_labels_are_giv
     assert not any("no vertebra labels" in w for w in results["warnings"])
 
 
-def test_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
-    volume = Volume(
-        np.zeros((4, 8, 8), np.float32), np.diag([5.0, 1.0, 1.0, 1.0]), SeriesFacts(modality=Modality.MR)
-    )
+def _axial_affine(dz: float) -> np.ndarray:
+    """Slices stepping along z (feet to head), rows along y, columns along x: an axial series."""
+    a = np.eye(4)
+    a[:3, :3] = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [dz, 0.0, 0.0]]
+    return a
+
+
+def test_axial_mr_without_bone_labels_is_not_counted_and_says_why() -> None:
+    volume = Volume(np.zeros((4, 8, 8), np.float32), _axial_affine(5.0), SeriesFacts(modality=Modality.MR))
     tissue = LabelMap(np.ones((4, 8, 8), np.uint8), dict(TISSUE_NAMES))
     seg = with_vertebral_levels(volume, Segmentation(tissue, None), is_ct=False)
     assert seg.vertebrae is None
     assert any("no bone labels" in w for w in seg.notes)
+
+
+def test_sagittal_mr_is_read_from_its_signal_whatever_the_network_said() -> None:
+    """A sagittal series is not what the axial networks read: their labels are no evidence, and the
+    image-only route answers (here: no column in a blank image, said as such)."""
+    volume = Volume(
+        np.zeros((4, 8, 8), np.float32), np.diag([5.0, 1.0, 1.0, 1.0]), SeriesFacts(modality=Modality.MR)
+    )
+    tissue = LabelMap(np.full((4, 8, 8), 5, np.uint8), dict(TISSUE_NAMES))  # all "bone"
+    seg = with_vertebral_levels(volume, Segmentation(tissue, None), is_ct=False)
+    assert seg.vertebrae is None
+    assert "MR series" in seg.missing["vertebrae"]
 
 
 def test_a_refusal_is_no_labels_with_the_reason_not_labels_of_nothing() -> None:
