@@ -29,7 +29,7 @@ says why. They still give the QA picture and the count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -57,6 +57,7 @@ _SCORE_SMOOTH_MM = 7.0
 _MAX_HALF_WIDTH_MM = 30.0
 _MAX_HALF_DEPTH_MM = 28.0
 _CORTEX_MM = 1.0
+_RANGE_SLACK = 0.07  # the marrow's 5-95th percentile range widened by this fraction of its median
 
 
 @dataclass(frozen=True)
@@ -266,24 +267,41 @@ def _grow_bodies(
     offset = grid.y_mm(np.arange(ny))[None, :] - path_y[:, None]  # (z, y): mm behind the path
     half = options.disc_half_thickness_mm / dz
     planes = [d.plane_k(offset, view.band_centre_mm) for d in found]
-    bounds = [np.full((nz, ny), np.inf), *planes, np.full((nz, ny), -np.inf)]
+    # Beyond the end discs a body is no taller than its neighbours' spacing: the lumbosacral disc is
+    # the most tilted and often missed, and S1's marrow reads like L5's.
+    if len(found) >= 2:
+        step = float(np.median(np.abs(np.diff([d.k for d in found]))))
+        top, bottom = planes[0] + step, planes[-1] - step
+    else:
+        top, bottom = np.full((nz, ny), np.inf), np.full((nz, ny), -np.inf)
+    bounds = [top, *planes, bottom]
     x = grid.x_mm(np.arange(nx))
     across = np.abs(x - xc) <= _MAX_HALF_WIDTH_MM
     near = np.abs(offset) <= _MAX_HALF_DEPTH_MM
     edge = fov_edge(valid, 1 + int(options.fov_margin_mm // dz))
-    bodies = []
+    regions = []
     for i in range(len(bounds) - 1):
         inside = (k < bounds[i] - half) & (k > bounds[i + 1] + half) & near  # (z, y)
         region = inside[:, :, None] & across[None, None, :] & valid
         ks = np.flatnonzero(region.any(axis=(1, 2)))
-        if ks.size == 0:
-            continue
-        mask = _grown(values, region, ks, path_y, grid, xc)
+        if ks.size:
+            marrow = _marrow(values, ks, path_y, grid, xc)
+            if marrow is not None:
+                regions.append((i, region, marrow))
+    # A body is about as deep and as wide as its neighbours: where the marrow's run goes on into
+    # tissue of like signal (prevertebral vessels, psoas), it is cut back to 1.25x the median extent,
+    # keeping its centre's side.
+    depth = np.median([m.extent[1] - m.extent[0] for _, _, m in regions]) if regions else 0.0
+    width = np.median([m.extent[3] - m.extent[2] for _, _, m in regions]) if regions else 0.0
+    bodies = []
+    for i, region, marrow in regions:
+        mask = _grown(values, region, marrow.capped(1.25 * depth, 1.25 * width), grid)
         if mask is None:
             continue
         kk = np.flatnonzero(mask.any(axis=(1, 2)))
         k0, k1 = int(kk[0]), int(kk[-1])
-        cut = bool((mask & edge).any())
+        # an end piece whose far disc is not seen may be cut by it as much as by the field of view
+        cut = bool((mask & edge).any()) or (i in (0, len(bounds) - 2))
         if (k1 - k0 + 1) * dz < options.min_body_height_mm and not cut:
             continue
         widths = [np.ptp(np.flatnonzero(mask[kq].any(axis=0))) * dx + dx for kq in range(k0, k1 + 1)]
@@ -291,43 +309,70 @@ def _grow_bodies(
     return bodies
 
 
-def _grown(
-    values: np.ndarray, region: np.ndarray, ks: np.ndarray, path_y: np.ndarray, grid: WorkGrid, xc: float
-) -> np.ndarray | None:
-    """The marrow connected to the centre of ``region``, within the marrow's own signal range and the
-    body's extent on the two planes through its centre (a run of marrow signal from the centre)."""
+@dataclass(frozen=True)
+class _Marrow:
+    """One body's marrow: its centre voxel, its signal range, and its extent (j0, j1, i0, i1) on the
+    two planes through the centre."""
+
+    centre: tuple[int, int, int]
+    low: float
+    high: float
+    extent: tuple[int, int, int, int]
+
+    def capped(self, depth: float, width: float) -> _Marrow:
+        _, jc, ic = self.centre
+        j0, j1, i0, i1 = self.extent
+        return replace(self, extent=(*_cap(j0, j1, jc, depth), *_cap(i0, i1, ic, width)))
+
+
+def _cap(lo: int, hi: int, centre: int, most: float) -> tuple[int, int]:
+    """``lo..hi`` shortened to ``most`` samples around ``centre`` in proportion to each side."""
+    if hi - lo <= most:
+        return lo, hi
+    share = (centre - lo) / max(hi - lo, 1)
+    return round(centre - share * most), round(centre + (1.0 - share) * most)
+
+
+def _marrow(
+    values: np.ndarray, ks: np.ndarray, path_y: np.ndarray, grid: WorkGrid, xc: float
+) -> _Marrow | None:
+    """The marrow's signal range and run through the body's centre (the centre of slices ``ks``)."""
     kc = int(ks[len(ks) // 2])
     jc = round((path_y[kc] - grid.affine[1, 3]) / grid.affine[1, 1])
     ic = round((xc - grid.affine[0, 3]) / grid.affine[0, 2])
     _, ny, nx = values.shape
     if not (0 <= jc < ny and 0 <= ic < nx):
         return None
-    # the marrow's range: its middle half in z, +-8 mm front to back and +-10 mm across (marrow is
-    # often uneven -- a fatty centre, red marrow at the rim -- so a small core would miss the rim)
+    # the range: its middle half in z, +-8 mm front to back and +-10 mm across (marrow is often
+    # uneven -- a fatty centre, red marrow at the rim -- so a small core would miss the rim)
     k0, k1 = int(ks[0]), int(ks[-1])
     middle = slice(k0 + (k1 - k0) // 4, k1 - (k1 - k0) // 4 + 1)
     rj, ri = round(8.0 / float(grid.spacing[1])), round(10.0 / float(grid.spacing[2]))
     core = values[middle, max(0, jc - rj) : jc + rj + 1, max(0, ic - ri) : ic + ri + 1]
-    lo_v, mid, hi_v = (float(v) for v in np.percentile(core, [5, 50, 95]))
-    slack = 0.07 * mid
-    lo_v, hi_v = lo_v - slack, hi_v + slack
-    like = (values >= lo_v) & (values <= hi_v)
-    # the body's front-to-back and side-to-side extent: the marrow run through its centre, on the
-    # median over its middle slices (one dark vessel or bright vein does not end a run)
+    low, mid, high = (float(v) for v in np.percentile(core, [5, 50, 95]))
+    low, high = low - _RANGE_SLACK * mid, high + _RANGE_SLACK * mid
+    # the extent: the run of marrow signal through the centre on the median over the middle slices
+    # (a vertical line -- the anterior cortex, the canal's wall -- ends it; a dot does not)
     ap = np.median(values[middle, :, max(0, ic - 4) : ic + 5], axis=(0, 2))
     lr = np.median(values[middle, max(0, jc - 4) : jc + 5, :], axis=(0, 1))
-    j0, j1 = _run((ap >= lo_v) & (ap <= hi_v), jc)
-    i0, i1 = _run((lr >= lo_v) & (lr <= hi_v), ic)
+    j0, j1 = _run((ap >= low) & (ap <= high), jc)
+    i0, i1 = _run((lr >= low) & (lr <= high), ic)
+    return _Marrow((kc, jc, ic), low, high, (j0, j1, i0, i1))
+
+
+def _grown(values: np.ndarray, region: np.ndarray, marrow: _Marrow, grid: WorkGrid) -> np.ndarray | None:
+    """The marrow connected to the body's centre inside ``region`` and the marrow's extent."""
+    j0, j1, i0, i1 = marrow.extent
     box = np.zeros_like(region)
     box[:, max(0, j0 - 2) : j1 + 3, max(0, i0 - 2) : i1 + 3] = True
-    marrow = region & box & like
-    marrow = ndimage.binary_opening(marrow, structure=ndimage.generate_binary_structure(3, 1), iterations=2)
-    lab, n = ndimage.label(marrow)
+    like = region & box & (values >= marrow.low) & (values <= marrow.high)
+    like = ndimage.binary_opening(like, structure=ndimage.generate_binary_structure(3, 1), iterations=2)
+    lab, n = ndimage.label(like)
     if n == 0:
         return None
-    seed = lab[kc, jc, ic]
+    seed = lab[marrow.centre]
     if seed == 0:
-        sizes = ndimage.sum_labels(marrow, lab, index=np.arange(1, n + 1))
+        sizes = ndimage.sum_labels(like, lab, index=np.arange(1, n + 1))
         seed = 1 + int(np.argmax(sizes))
     body = lab == seed
     body = ndimage.binary_closing(body, structure=np.ones((3, 3, 3), dtype=bool), iterations=2)
@@ -344,8 +389,7 @@ def _grown(
 
 
 def _run(ok: np.ndarray, centre: int) -> tuple[int, int]:
-    """First and last index of the run of ``ok`` through ``centre``, bridging gaps under 3 samples."""
-    ok = ndimage.binary_closing(ok, structure=np.ones(3, dtype=bool)) | ok
+    """First and last index of the run of ``ok`` through ``centre``."""
     if not ok[centre]:
         return centre, centre
     lo = centre
