@@ -96,6 +96,10 @@ def abdomen_e(real: Path, qa: Path) -> Outcome:
         ok = body is not None and body.z_range_mm[0] - READING_MM <= z <= body.z_range_mm[1] + READING_MM
         checks.append((f"{level} body holds the read transverse process (z {z:.0f} mm)", ok))
         wrong += int(body is not None and not ok)
+    crest = result.report.iliac_crest_z_mm
+    agrees = crest is not None and not any("iliac" in w for w in result.report.warnings)
+    where = "not found" if crest is None else f"found at z {crest:.0f} mm"
+    checks.append((f"iliac crests {where}, where the count expects them", agrees))
     return Outcome(
         "ct_abdomen_e", "contrast CT T11-L5, 1.6 mm, no sacrum", "T12 from the 12th rib; L1-L5 as read",
         _summary(result), checks, wrong, seconds,

@@ -73,6 +73,7 @@ def report_dict(report: LevelReport) -> dict[str, Any]:
         "confidence": round(float(report.confidence), 3),
         "reason": report.reason,
         "lumbar_count": report.lumbar_count,
+        "iliac_crest_z_mm": None if report.iliac_crest_z_mm is None else round(report.iliac_crest_z_mm, 1),
         "vertebrae": [
             {
                 **{k: v for k, v in asdict(f).items() if k not in ("anchor", "z_range_mm", "centroid_lps")},

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from imaging.levels import anchors, discs, marrow, mr_sagittal, spine
+from imaging.levels import anchors, crests, discs, marrow, mr_sagittal, spine
 from imaging.levels.labelling import name_vertebrae
 from imaging.levels.model import Anchor, LevelOptions, LevelReport, LevelResult, VertebraFinding
 from imaging.levels.workgrid import (
@@ -111,7 +111,8 @@ def identify_levels(
     keep = (bone | blobs) & ~ribs.mask & ~disc_bone
     instances_work = _whole_vertebrae(bodies, keep, column, grid, options, front)
     spans = _process_spans(instances_work, len(bodies), grid)
-    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options, spans))
+    crest = crests.crest_z_mm(bone & ~ribs.mask, column, grid, valid) if bone_mask is None else None
+    report = name_vertebrae(_findings(bodies, sacrum, ribs, column, valid, grid, options, spans), crest)
     report = _with_anchor_warnings(report, bodies, sacrum, options)
     instances = labels_to_input(instances_work, grid, volume)
     lut = np.zeros(len(bodies) + 1, dtype=np.uint8)

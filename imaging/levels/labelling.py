@@ -21,6 +21,11 @@ Cross-check with a cue a radiologist uses: L3's transverse processes are usually
 L1-L4. When L2, L3 and L4 are whole in view and the vertebra named L2 or L4 (or L1) spans clearly
 more (``PROCESS_MARGIN``) than the one named L3, a count off by one would look exactly like that: the
 names stand, with a warning, and every confidence falls by ``PROCESS_DISAGREE_FACTOR``.
+
+A second cue, where the ilia are in view: the tops of the iliac crests (:mod:`.crests`) lie between
+the L3/L4 disc and L5 in nearly all adults (at L4 or the L4/L5 disc in most). Crests above the middle
+of the vertebra named L3, or below the one named L5, say the count is off by more than the line's own
+spread: a warning, and the same fall in confidence.
 """
 
 from __future__ import annotations
@@ -54,8 +59,9 @@ class _Count:
     reason: str
 
 
-def name_vertebrae(found: list[VertebraFinding]) -> LevelReport:
-    """Name cranial-first ``found`` (the sacrum, if any, last) from its anchors, or refuse."""
+def name_vertebrae(found: list[VertebraFinding], crest_z_mm: float | None = None) -> LevelReport:
+    """Name cranial-first ``found`` (the sacrum, if any, last) from its anchors, or refuse.
+    ``crest_z_mm``: the intercristal line's height where the ilia are in view (:mod:`.crests`)."""
     warnings: list[str] = []
     vert = [f for f in found if not f.is_sacrum]
     has_sacrum = any(f.is_sacrum for f in found) and bool(vert)
@@ -66,17 +72,42 @@ def name_vertebrae(found: list[VertebraFinding]) -> LevelReport:
         unnamed = tuple(
             replace(f, name=None, anchor=Anchor.NONE, steps_from_anchor=None, confidence=0.0) for f in found
         )
-        return LevelReport(Anchor.NONE, False, 0.0, REFUSAL, unnamed, None, tuple(warnings))
+        return LevelReport(Anchor.NONE, False, 0.0, REFUSAL, unnamed, None, tuple(warnings), crest_z_mm)
     doubtful = any("transitional" in w or "inconsistent" in w for w in warnings)
     if doubtful and count.confidence > CONFIDENCE["transitional"]:
         count = replace(count, confidence=CONFIDENCE["transitional"])
     named = _apply(found, vert, count, warnings)
-    if _processes_disagree(named, warnings):
-        count = replace(count, confidence=count.confidence * PROCESS_DISAGREE_FACTOR)
-        named = tuple(replace(f, confidence=round(f.confidence * PROCESS_DISAGREE_FACTOR, 3)) for f in named)
+    for disagrees in (_processes_disagree(named, warnings), _crests_disagree(named, crest_z_mm, warnings)):
+        if disagrees:
+            count = replace(count, confidence=count.confidence * PROCESS_DISAGREE_FACTOR)
+            named = tuple(
+                replace(f, confidence=round(f.confidence * PROCESS_DISAGREE_FACTOR, 3)) for f in named
+            )
     return LevelReport(
-        count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings)
+        count.anchor, True, count.confidence, count.reason, named, lumbar_count, tuple(warnings), crest_z_mm
     )
+
+
+def _crests_disagree(
+    named: tuple[VertebraFinding, ...], crest_z_mm: float | None, warnings: list[str]
+) -> bool:
+    """Do the iliac crests lie outside the L3/L4 disc .. L5 span the count puts them in? (module doc)"""
+    if crest_z_mm is None:
+        return False
+    z = {f.name: f.z_range_mm for f in named if f.name is not None}
+    beside = next(
+        (f.name for f in named if f.name and f.z_range_mm[0] <= crest_z_mm <= f.z_range_mm[1]), None
+    )
+    high = "L3" in z and crest_z_mm > 0.5 * (z["L3"][0] + z["L3"][1])  # above L3's middle
+    low = "L5" in z and crest_z_mm < z["L5"][0]  # below L5
+    if not (high or low):
+        return False
+    where = f"beside the vertebra named {beside}" if beside else ("above L3's middle" if high else "below L5")
+    warnings.append(
+        f"the iliac crests' tops (z {crest_z_mm:.0f} mm) lie {where}; they lie between the L3/L4 disc and "
+        "L5 in nearly all adults: the count may be off; confidence lowered"
+    )
+    return True
 
 
 def _processes_disagree(named: tuple[VertebraFinding, ...], warnings: list[str]) -> bool:

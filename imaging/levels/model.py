@@ -121,6 +121,7 @@ class LevelReport:
     vertebrae: tuple[VertebraFinding, ...]
     lumbar_count: int | None = None  # vertebrae between the lowest rib-bearing one and the sacrum
     warnings: tuple[str, ...] = ()
+    iliac_crest_z_mm: float | None = None  # the intercristal line's height, where the ilia are in view
 
     def names(self) -> list[str]:
         return [v.name for v in self.vertebrae if v.name is not None]

@@ -6,9 +6,10 @@ transverse processes show where they meet the spine) and a sagittal slab (maximu
 the midline, so bodies and discs show). Superior is up; in the coronal view the patient's right is on
 the image left (radiological convention). Each labelled vertebra is outlined in its own colour with
 its name beside it; the level finder's anchor evidence is marked -- "rib" on the side a rib
-articulates, "sacrum" on the sacrum -- and the banner states the anchor and confidence, or, when
-levels were refused, the reason in full. A refused series shows the bodies found, unnamed, numbered
-from the top, so the reader sees what the finder saw.
+articulates, "sacrum" on the sacrum, a dashed line at the iliac crests' tops -- and the banner
+states the anchor and confidence, or, when levels were refused, the reason in full. A refused
+series shows the bodies found, unnamed, numbered from the top, so the reader sees what the finder
+saw.
 
 The column is located from the vertebra labels, else from the bodies the level finder reported,
 else from the volume's centre; nothing is drawn from a guess about names. Pillow only, deterministic.
@@ -171,7 +172,8 @@ def _evidence(
     named: bool,
     font: Any,
 ) -> None:
-    """Rib and sacrum marks, and (when nothing is named) the bodies found numbered from the top."""
+    """Rib and sacrum marks, the iliac crests' line, and (when nothing is named) the bodies found
+    numbered from the top."""
     for f in report.get("vertebrae") or []:
         lo, hi = (float(v) for v in f.get("z_range_mm") or (np.nan, np.nan))
         if not np.isfinite(lo):
@@ -191,6 +193,13 @@ def _evidence(
         if f.get("is_sacrum"):
             c = int(np.argmin(np.abs(x - centre[0])))
             draw.text((c - 22, row - 7), "sacrum", fill=(255, 255, 0), font=font)
+    crest = report.get("iliac_crest_z_mm")
+    if crest is not None and z_top.min() <= float(crest) <= z_top.max():
+        # the intercristal line across the coronal panel, dashed, named at its right end
+        row = BANNER_PX + int(np.argmin(np.abs(z_top - float(crest))))
+        for start in range(0, len(x) - 8, 16):
+            draw.line([(start, row), (start + 8, row)], fill=(255, 160, 0))
+        draw.text((4, row - 16), "iliac crests", fill=(255, 160, 0), font=font)
 
 
 def _banner(draw: ImageDraw.ImageDraw, report: Mapping[str, Any], named: bool, width: int) -> None:

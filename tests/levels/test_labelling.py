@@ -145,3 +145,30 @@ def test_process_check_needs_l2_to_l4_whole_in_view() -> None:
     spans = {1: 60.0, 2: 90.0, 3: 78.0}  # no span for L4
     report = name_vertebrae(_with_spans(_column(6, {0}, sacrum=False, cut_top=False), spans))
     assert report.confidence == CONFIDENCE["ribs"]
+
+
+# _column(8, {0, 1, 2}, sacrum=True): T10 T11 T12 L1..L5 S1, 28 mm bodies and 8 mm discs from z 0 down;
+# L2 spans z -172..-144, L3 -208..-180, L4 -244..-216, L5 -280..-252, S1 below -288.
+@pytest.mark.parametrize("crest_z", [-200.0, -230.0, -248.0, -270.0])
+def test_iliac_crests_from_mid_l3_to_l5_leave_the_count_alone(crest_z: float) -> None:
+    report = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True), crest_z)
+    assert report.confidence == CONFIDENCE["both"]
+    assert report.iliac_crest_z_mm == crest_z
+    assert not any("iliac" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize(
+    ("crest_z", "where"), [(-160.0, "named L2"), (-188.0, "named L3"), (-300.0, "named S1")]
+)
+def test_iliac_crests_far_from_l4_lower_confidence_and_say_where(crest_z: float, where: str) -> None:
+    """As if the count were off: crests beside the vertebra named L2, or below the one named L5."""
+    report = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True), crest_z)
+    assert report.established  # names stand, flagged
+    assert report.confidence == pytest.approx(CONFIDENCE["both"] * PROCESS_DISAGREE_FACTOR)
+    (warning,) = [w for w in report.warnings if "iliac" in w]
+    assert where in warning
+
+
+def test_no_crests_in_view_is_no_check() -> None:
+    report = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True), None)
+    assert report.confidence == CONFIDENCE["both"] and report.iliac_crest_z_mm is None

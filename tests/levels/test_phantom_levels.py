@@ -124,3 +124,14 @@ def test_sacrum_is_recognised_below_l5() -> None:
     sacrum = [f for f in result.report.vertebrae if f.is_sacrum]
     assert len(sacrum) == 1 and sacrum[0].name == "S1"
     assert result.report.lumbar_count == 5
+
+
+def test_iliac_crests_are_found_at_l4_and_agree_with_the_count() -> None:
+    """The phantom pelvis puts the crests in the lower half of L4 (phantoms/pelvis.py)."""
+    case = next(c for c in CASES if c.anchor is Anchor.BOTH and "tilt0" in str(c))
+    result, _, _ = _run(case)
+    report = result.report
+    z = {v.name: v.z_range_mm for v in report.vertebrae if v.name}
+    assert report.iliac_crest_z_mm is not None
+    assert z["L4"][0] - 4.0 <= report.iliac_crest_z_mm <= z["L4"][1]
+    assert not any("iliac" in w for w in report.warnings)

@@ -92,3 +92,15 @@ def test_t11_cut_by_the_scan_top_gets_no_mid_slice(abdomen: tuple[Volume, LevelR
     found, reasons, _ = choose_slices(volume, seg.vertebrae, cut_by_scan=seg.cut_by_scan)
     assert "T11" not in found and "cut by the edge" in reasons["T11"]
     assert {"T12", "L1", "L2", "L3", "L4"} <= found.keys()
+
+
+def test_iliac_crests_at_the_bottom_of_the_scan_agree_with_the_count(
+    abdomen: tuple[Volume, LevelResult],
+) -> None:
+    """The ilia reach up into the scan's last few centimetres: their tops lie at the L3/L4 disc
+    (found by the crest finder, not read), within the span the check allows."""
+    report = abdomen[1].report
+    z = {v.name: v.z_range_mm for v in report.vertebrae if v.name}
+    assert report.iliac_crest_z_mm is not None
+    assert z["L4"][0] <= report.iliac_crest_z_mm <= 0.5 * sum(z["L3"])
+    assert not any("iliac" in w for w in report.warnings)
