@@ -36,3 +36,11 @@ class PlausibleRange:
 HEIGHT_M = PlausibleRange("height", 0.5, 2.5, "m")
 WEIGHT_KG = PlausibleRange("weight", 20.0, 350.0, "kg")
 AGE_YEARS = PlausibleRange("age", 0.0, 120.0, "years")
+
+# DXA report values (sanity bounds again, wide of any person: areal BMD of the forearm in severe
+# osteoporosis is ~0.3 g/cm2 and of a sclerotic spine ~2 g/cm2; T- and Z-scores beyond +-10 SD are
+# typing or unit errors; a region's lean, fat or bone mass is never negative nor beyond a heavy adult's
+# whole body).
+BMD_G_CM2 = PlausibleRange("areal BMD", 0.05, 3.0, "g/cm2")
+DXA_SCORE = PlausibleRange("T- or Z-score", -10.0, 10.0, "SD")
+REGION_MASS_G = PlausibleRange("regional mass", 0.0, 300_000.0, "g")

@@ -3,7 +3,7 @@
 PATH is a file or a folder (searched recursively; non-DXA files are skipped). Reports of one visit
 (same patient id, vendor, format and exam date, e.g. APEX's one object per scan) are merged into one
 result. ``--json`` prints the contract's object when PATH yields exactly one result, else a list of them.
-Exit codes: 0 all read; 1 some DXA files failed (listed on stderr); 3 nothing usable.
+Exit codes: 0 all read; 1 some DXA files failed (listed on stderr); 2 no such path; 3 nothing usable.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, CliError
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
 from imaging.dxa import DxaResult, scan_path
 
 
@@ -31,6 +32,8 @@ def add_parser(subparsers: Any, name: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not Path(args.path).exists():
+        raise CliError(f"{args.path}: no such file or directory", EXIT_USAGE)
     scan = scan_path(args.path)
     for problem in scan.problems:
         print(f"bonemuscle dxa: {problem.reason}", file=sys.stderr)

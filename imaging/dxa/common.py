@@ -3,7 +3,7 @@ and the final assembly into a :class:`DxaResult` (which is where ALM is derived,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pydicom
@@ -22,7 +22,7 @@ from imaging.dxa.model import (
 )
 from imaging.dxa.names import BODY_SCANS, Quantity, body_region, bone_site, norm
 from imaging.dxa.units import mass_to_g, parse_number
-from imaging.plausible import HEIGHT_M, WEIGHT_KG
+from imaging.plausible import BMD_G_CM2, DXA_SCORE, HEIGHT_M, REGION_MASS_G, WEIGHT_KG, PlausibleRange
 
 
 def parse_sex(text: object) -> Sex | None:
@@ -192,7 +192,12 @@ def assemble(
     source: str,
     exam_date: str | None = None,
 ) -> DxaResult:
-    """The result with ALM, ALMI and ALM/BMI derived from the regions and the patient's height and weight."""
+    """The result with ALM, ALMI and ALM/BMI derived from the regions and the patient's height and weight.
+    Every number is checked against its plausible range first: one outside it is dropped (null) with a
+    warning, never summed into ALM or compared with a cut-off."""
+    reading_warnings = list(reading_warnings)
+    sites = {site: _plausible_site(site, v, reading_warnings) for site, v in sites.items()}
+    regions = {region: _plausible_region(region, m, reading_warnings) for region, m in regions.items()}
     composition, alm_warnings = compute_body_composition(regions, patient)
     return DxaResult(
         vendor=vendor,
@@ -204,4 +209,29 @@ def assemble(
         source=source,
         exam_date=exam_date,
         reading_warnings=tuple(reading_warnings),
+    )
+
+
+def _checked(value: float | None, plausible: PlausibleRange, what: str, warnings: list[str]) -> float | None:
+    if value is None or not (problem := plausible.problem(value)):
+        return value
+    warnings.append(f"{what}: {problem}; value ignored")
+    return None
+
+
+def _plausible_site(site: Site, v: SiteValues, warnings: list[str]) -> SiteValues:
+    return SiteValues(
+        _checked(v.bmd_g_cm2, BMD_G_CM2, f"{site.value} BMD", warnings),
+        _checked(v.t_score, DXA_SCORE, f"{site.value} T-score", warnings),
+        _checked(v.z_score, DXA_SCORE, f"{site.value} Z-score", warnings),
+    )
+
+
+def _plausible_region(region: Region, m: RegionMass, warnings: list[str]) -> RegionMass:
+    return replace(
+        m,
+        lean_g=_checked(m.lean_g, REGION_MASS_G, f"{region.value} lean mass", warnings),
+        fat_g=_checked(m.fat_g, REGION_MASS_G, f"{region.value} fat mass", warnings),
+        bmc_g=_checked(m.bmc_g, REGION_MASS_G, f"{region.value} bone mineral content", warnings),
+        lean_plus_bmc_g=_checked(m.lean_plus_bmc_g, REGION_MASS_G, f"{region.value} lean+BMC", warnings),
     )

@@ -10,6 +10,7 @@ guessed). NHANES: DXD..LE = lean excluding BMC, DXX..LI = lean including BMC (ne
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,18 +77,32 @@ def read_csv_export(path: Path) -> list[DxaResult]:
     Raises:
         IngestError: not a known DXA export (names the columns seen), or no data rows.
     """
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = list(reader.fieldnames or [])
-        kind = csv_kind(header)
-        if kind is None:
-            shown = ", ".join(header[:8]) + (" ..." if len(header) > 8 else "")
-            raise IngestError(f"{path}: CSV columns ({shown}) are not a known DXA export layout")
-        rows = [{k.strip().upper(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    text = _text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = list(reader.fieldnames or [])
+    kind = csv_kind(header)
+    if kind is None:
+        shown = ", ".join(header[:8]) + (" ..." if len(header) > 8 else "")
+        raise IngestError(f"{path}: CSV columns ({shown}) are not a known DXA export layout")
+    names = [h.strip().upper() for h in header if h.strip()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # which of the two is the measurement is unknowable: neither is used
+        raise IngestError(f"{path}: column(s) {', '.join(twice)} appear more than once; fix the export")
+    rows = [{k.strip().upper(): (v or "").strip() for k, v in row.items() if k} for row in reader]
     if not rows:
         raise IngestError(f"{path}: DXA export has a header but no rows")
     read_row = _apex_row if kind is ReportFormat.HOLOGIC_APEX_CSV else _nhanes_row
     return [read_row(row, f"{path} row {i}") for i, row in enumerate(rows, start=2)]
+
+
+def _text(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else Windows-1252, the code page
+    of DXA workstations that do not write UTF-8 (names with accents; the numbers are ASCII either way)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def _num(row: Mapping[str, str], column: str, warnings: list[str]) -> float | None:

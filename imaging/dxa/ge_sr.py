@@ -37,11 +37,15 @@ def is_ge_dxa_sr(ds: pydicom.Dataset) -> bool:
 
 
 def item_value(item: pydicom.Dataset) -> tuple[float | None, str]:
-    """(number, unit) of a NUM or TEXT item; TEXT may carry its unit ('0,826 g/cm2')."""
+    """(number, unit) of a NUM or TEXT item; TEXT may carry its unit ('0,826 g/cm2').
+
+    Raises:
+        ValueError: a NUM item without a measured value, or a value that is no finite number.
+    """
     if item.get("ValueType") == "NUM":
         measured = item.get("MeasuredValueSequence")
-        if not measured:
-            return None, ""
+        if not measured:  # a NUM item the device left without a value: say so, the BMD is not zero
+            raise ValueError("NUM item without a measured value")
         number, _ = split_value_unit(str(measured[0].get("NumericValue", "")))
         units = measured[0].get("MeasurementUnitsCodeSequence")
         unit = str(units[0].get("CodeMeaning") or units[0].get("CodeValue") or "") if units else ""

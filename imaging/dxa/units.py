@@ -6,12 +6,17 @@ present but not understood, so a reader can turn it into a warning instead of in
 
 from __future__ import annotations
 
+import math
 import re
 
 INCH_M = 0.0254
 POUND_KG = 0.45359237
 
-_NUMBER = re.compile(r"^\s*([+\-−]?\s*[0-9][0-9.,]*|[+\-−]?\s*[.,][0-9]+)\s*(.*?)\s*$")
+# sign, mantissa (digits with '.' or ',' separators), optional exponent (DICOM decimal strings and many
+# exports write "8.1200E-01"), then whatever follows is the unit
+_NUMBER = re.compile(
+    r"^\s*(?P<mantissa>[+\-−]?\s*(?:[0-9][0-9.,]*|[.,][0-9]+))(?P<exponent>[eE][+\-−]?[0-9]+)?\s*(?P<unit>.*?)\s*$"
+)
 
 
 def parse_number(text: str | float | int | None) -> float | None:
@@ -26,10 +31,16 @@ def parse_number(text: str | float | int | None) -> float | None:
 
 
 def split_value_unit(text: str | float | int | None) -> tuple[float | None, str]:
-    """("61.5 in") -> (61.5, "in"); ("-1,5") -> (-1.5, ""); ("") -> (None, "")."""
+    """("61.5 in") -> (61.5, "in"); ("-1,5") -> (-1.5, ""); ("8.12E-01") -> (0.812, ""); ("") -> (None, "").
+
+    Raises:
+        ValueError: text that is present but no finite number (``1e999``, ``inf``, words).
+    """
     if text is None:
         return None, ""
     if isinstance(text, int | float):
+        if not math.isfinite(text):
+            raise ValueError(f"{text!r} is not a finite number")
         return float(text), ""
     stripped = str(text).strip().strip('"').strip()
     if not stripped or stripped in {"-", "--", "---", "N/A", "n/a", "NA"}:
@@ -37,7 +48,8 @@ def split_value_unit(text: str | float | int | None) -> tuple[float | None, str]
     match = _NUMBER.match(stripped)
     if match is None:
         raise ValueError(f"{text!r} is not a number")
-    raw, unit = match.group(1).replace("−", "-").replace(" ", ""), match.group(2)
+    raw, unit = match["mantissa"].replace("−", "-").replace(" ", ""), match["unit"]
+    exponent = (match["exponent"] or "").replace("−", "-")
     if "," in raw and "." in raw:
         decimal = "," if raw.rfind(",") > raw.rfind(".") else "."
         thousands = "." if decimal == "," else ","
@@ -47,9 +59,12 @@ def split_value_unit(text: str | float | int | None) -> tuple[float | None, str]
     elif raw.count(",") > 1:
         raw = raw.replace(",", "")
     try:
-        return float(raw), unit
+        value = float(raw + exponent)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value, unit
 
 
 def length_to_m(value: float, unit: str) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, CliError, dxa_cmd
+from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError, dxa_cmd
 from phantoms.dxa_exports import (
     DxaExam,
     GeSrOptions,
@@ -86,5 +86,5 @@ def test_registered_command_when_the_dispatcher_has_it(
     path = write_ge_enhanced_sr(spine_hip_exam, tmp_path / "sr.dcm")
     assert main(["dxa", str(path), "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["vendor"] == "GE"
-    assert main(["dxa", str(tmp_path / "nope")]) == EXIT_NOTHING_USABLE
+    assert main(["dxa", str(tmp_path / "nope")]) == EXIT_USAGE  # as every command answers a missing path
     assert "no such file" in capsys.readouterr().err

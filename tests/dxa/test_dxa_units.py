@@ -52,3 +52,20 @@ def test_bare_numbers_need_a_unit() -> None:
     assert parse_height_m("156", default_unit="cm") == pytest.approx(1.56)
     with pytest.raises(ValueError, match="unknown mass unit"):
         mass_to_g(3.0, "stone")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8.1200E-01", (0.812, "")), ("9.85E-01 g/cm2", (0.985, "g/cm2")), ("1,2E+3 g", (1200.0, "g")),
+     ("-2.5e0", (-2.5, "")), ("18116.5E0 g", (18116.5, "g"))],
+)  # fmt: skip
+def test_exponents_are_part_of_the_number_not_a_unit(text: str, expected: tuple[float, str]) -> None:
+    """DICOM decimal strings and many exports write E-notation; "8.12E-01" is 0.812, never 8.12."""
+    value, unit = split_value_unit(text)
+    assert value == pytest.approx(expected[0]) and unit == expected[1]
+
+
+@pytest.mark.parametrize("text", ["1e999", "-1E400", float("inf"), float("nan")])
+def test_non_finite_numbers_are_refused(text: str | float) -> None:
+    with pytest.raises(ValueError, match="not a finite number"):
+        split_value_unit(text)

@@ -103,3 +103,13 @@ def test_empty_dxa_report_lists_what_it_found(spine_hip_exam: DxaExam) -> None:
         scan.ConceptNameCodeSequence[0].CodeMeaning = "Hand"
     with pytest.raises(IngestError, match=r"holds no known site.*Hand"):
         read_ge_sr(ds, "x.dcm")
+
+
+def test_num_item_without_a_measured_value_is_null_and_says_why(spine_hip_exam: DxaExam) -> None:
+    ds = ge_enhanced_sr(spine_hip_exam)
+    region = ds.ContentSequence[0].ContentSequence[0]  # AP Spine, its first region
+    bmd = region.ContentSequence[0]
+    assert bmd.ValueType == "NUM"
+    del bmd.MeasuredValueSequence
+    out = read_ge_sr(ds, "mem").to_json()
+    assert any("without a measured value" in w for w in out["warnings"])
