@@ -32,7 +32,6 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.errors import InvalidDicomError
 
 from imaging.ingest.model import FileProblem, Instance, Source
@@ -165,10 +164,19 @@ def _dicomdir_references(dicomdir: Path, found: Discovery) -> list[Path]:
         return []
     refs: list[Path] = []
     for record in records:
-        file_id = record.get("ReferencedFileID")
+        try:
+            file_id = record.get("ReferencedFileID")
+        except Exception as exc:  # decoded lazily: a damaged record is the DICOMDIR's problem
+            found.problems.append(FileProblem(str(dicomdir), f"DICOMDIR record not readable ({exc})"))
+            continue
         if not file_id:
             continue
         parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        if not _inside_names(parts) or not _stays_inside(dicomdir.parent, parts):
+            shown = "/".join(map(str, parts))
+            reason = f"DICOMDIR lists {shown}, which leads outside its folder: not followed"
+            found.problems.append(FileProblem(str(dicomdir), reason))
+            continue
         target = _resolve_case_insensitive(dicomdir.parent, [str(p) for p in parts])
         if target is None:
             missing = f"DICOMDIR lists {'/'.join(map(str, parts))}, which does not exist"
@@ -176,6 +184,21 @@ def _dicomdir_references(dicomdir: Path, found: Discovery) -> list[Path]:
         else:
             refs.append(target)
     return refs
+
+
+def _inside_names(parts: list[object]) -> bool:
+    """File ID components are plain names (PS3.10: up to 8 characters, no separators); '..', '.',
+    separators and drive or root prefixes would lead elsewhere."""
+    for part in map(str, parts):
+        if part in {"", ".", ".."} or any(c in part for c in "/\\:") or part.startswith("~"):
+            return False
+    return True
+
+
+def _stays_inside(base: Path, parts: list[object]) -> bool:
+    """Even plain names may be symbolic links: the resolved target must lie under ``base``."""
+    target = (base.joinpath(*map(str, parts))).resolve()
+    return target.is_relative_to(base.resolve())
 
 
 def _resolve_case_insensitive(base: Path, parts: list[str]) -> Path | None:
@@ -260,45 +283,69 @@ def _parse_and_check(fh: BinaryIO) -> tuple[pydicom.Dataset, bool]:
         if has_marker:
             raise _Damaged(f"damaged DICOM header ({type(exc).__name__}: {exc})") from exc
         raise _NotDicom(f"{type(exc).__name__}: {exc}") from exc
+    # pydicom decodes values when first touched: every check below may meet a value it cannot decode
+    # (an unknown VR, a bad length), and that is this file's problem, never the command's.
+    try:
+        return _checked(ds, size, has_marker)
+    except (_Damaged, _NotDicom):
+        raise
+    except Exception as exc:
+        if has_marker:
+            raise _Damaged(f"damaged DICOM header ({type(exc).__name__}: {exc})") from exc
+        raise _NotDicom(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _checked(ds: pydicom.Dataset, size: int, has_marker: bool) -> tuple[pydicom.Dataset, bool]:
+    # Lengths first, on the raw elements: decoding the deferred pixel data would lose its offset.
+    _check_not_truncated(ds, size)
+    has_pixels = _check_pixel_data(ds, size)
+    for tag in PIXEL_TAGS:
+        if tag in ds:
+            del ds[tag]
+    _decode_all(ds)
     uid = _sop_instance_uid(ds)
     if not has_marker and not (uid and _UID.match(uid)):
         raise _NotDicom("parsed without a DICM marker but has no valid SOP Instance UID")
     if _sop_class(ds) == DICOMDIR_SOP_CLASS:
         return ds, False
-    _check_not_truncated(ds, size)
     if not uid or not _UID.match(uid):
         raise _Damaged("DICOM marker present but the header is unreadable or truncated (no SOP Instance UID)")
-    has_pixels = _check_pixel_data(ds, size)
-    for tag in PIXEL_TAGS:
-        if tag in ds:
-            del ds[tag]
-    _load_deferred(ds)
     return ds, has_pixels
 
 
-def _load_deferred(ds: pydicom.Dataset) -> None:
-    """Read large non-pixel values (vendor private blocks) now, while the file is still open.
+def _decode_all(ds: pydicom.Dataset) -> None:
+    """Decode every value now, sequences included, while the file is still open (zip members cannot be
+    re-opened) and while a failure is still this file's: later stages read headers without guards.
 
-    Left deferred, pydicom would re-open the file on first access, which fails for zip members.
+    An undecodable private value is dropped (vendor blocks are not ours to read); an undecodable
+    standard one means the header is damaged.
     """
-    for elem in list(ds.elements()):
-        if isinstance(elem, RawDataElement) and elem.value is None and elem.length:
-            try:
-                ds[elem.tag]
-            except Exception:  # an undecodable private value: drop it rather than fail later
-                del ds[elem.tag]
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+        except Exception as exc:
+            if tag.is_private:
+                del ds[tag]
+                continue
+            raise _Damaged(f"damaged DICOM header: element {tag} cannot be decoded ({exc})") from exc
+        if elem.VR == "SQ":
+            for item in elem.value or ():
+                _decode_all(item)
 
 
 def _check_not_truncated(ds: pydicom.Dataset, size: int) -> None:
-    """A value that runs past the end of the file means the header was cut off."""
-    for elem in ds.elements():
+    """A value that runs past the end of the file means the header was cut off. Raw elements only:
+    nothing is decoded here, so a deferred value keeps its file offset."""
+    for tag in list(ds.keys()):
+        elem = ds.get_item(tag, keep_deferred=True)
         length = getattr(elem, "length", None)
         tell = getattr(elem, "value_tell", None)
-        if length is None or tell is None or length == _UNDEFINED_LENGTH or elem.tag in PIXEL_TAGS:
+        if length is None or tell is None or length == _UNDEFINED_LENGTH or tag in PIXEL_TAGS:
             continue
-        short_value = elem.value is not None and len(elem.value) < length
-        if short_value or (elem.value is None and tell + length > size):
-            raise _Damaged(f"truncated file: element {elem.tag} needs {length} bytes, the file ends first")
+        value = getattr(elem, "value", None)
+        short_value = isinstance(value, bytes) and len(value) < length
+        if short_value or (value is None and tell + length > size):
+            raise _Damaged(f"truncated file: element {tag} needs {length} bytes, the file ends first")
 
 
 def _check_pixel_data(ds: pydicom.Dataset, size: int) -> bool:

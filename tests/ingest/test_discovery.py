@@ -192,3 +192,55 @@ def test_fifo_and_broken_link_do_not_block(tmp_path: Path) -> None:
     found = discover(tmp_path)
     assert len(found.instances) == 1
     assert [Path(p.source).name for p in found.problems] == ["dangling"]
+
+
+def test_a_file_of_garbage_after_a_dicom_marker_is_its_own_problem(tmp_path: Path) -> None:
+    """pydicom decodes lazily: 'DICM' repeated parses as elements of unknown VR that raise only when
+    touched. That must be this file's problem, never the command's (it used to stop index/analyze)."""
+    write_series(tmp_path, 2)
+    (tmp_path / "garbage.dcm").write_bytes(b"\0" * 128 + b"DICM" * 500)
+    found = discover(tmp_path)
+    assert len(found.instances) == 2
+    assert [Path(p.source).name for p in found.problems] == ["garbage.dcm"]
+
+
+def test_an_undecodable_standard_tag_makes_the_header_damaged(tmp_path: Path) -> None:
+    """A corrupted VR in a later tag (here ImageOrientationPatient's 'DS' -> 'QQ') is found while the
+    file is read, not later when the series index reads the orientation."""
+    write_series(tmp_path, 2)
+    bad = write(make_dataset(sop_uid="1.2.3.4.99"), tmp_path / "bad_vr.dcm")
+    data = bad.read_bytes()
+    iop = b"\x20\x00\x37\x00DS"  # (0020,0037) in explicit VR little endian
+    assert iop in data
+    bad.write_bytes(data.replace(iop, b"\x20\x00\x37\x00QQ"))
+    found = discover(tmp_path)
+    assert len(found.instances) == 2
+    (problem,) = found.problems
+    assert Path(problem.source).name == "bad_vr.dcm" and "(0020,0037)" in problem.reason
+
+
+def test_a_cut_in_large_deferred_pixel_data_is_truncation(tmp_path: Path) -> None:
+    """Pixel data larger than the deferral size is read lazily; the length check must see its offset."""
+    good = write(make_dataset(rows=128, columns=128), tmp_path / "good")
+    data = good.read_bytes()
+    assert len(data) > 4 * discovery_module._DEFER_BYTES
+    (tmp_path / "cut").write_bytes(data[: len(data) // 2])
+    found = discover(tmp_path)
+    assert [i.source.path.name for i in found.instances] == ["good"]
+    (problem,) = found.problems
+    assert "truncated" in problem.reason
+
+
+def test_dicomdir_entry_leading_outside_its_folder_is_not_followed(tmp_path: Path) -> None:
+    import pydicom
+
+    dicomdir = _fileset(tmp_path / "media")
+    outside = write(make_dataset(sop_uid="1.2.3.4.77"), tmp_path / "SECRET")
+    ds = pydicom.dcmread(dicomdir)
+    images = [r for r in ds.DirectoryRecordSequence if r.get("ReferencedFileID")]
+    images[0].ReferencedFileID = ["..", "SECRET"]
+    ds.save_as(dicomdir)
+    found = discover(dicomdir)
+    assert outside not in {i.source.path for i in found.instances}
+    assert len(found.instances) == 2
+    assert any("leads outside" in p.reason for p in found.problems)
