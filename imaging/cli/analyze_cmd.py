@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
-from imaging.cli.run_options import add_run_arguments, check_run_arguments, job_options
+from imaging.cli.run_options import add_run_arguments, check_run_arguments, job_options, writable_out_dir
 from imaging.plausible import HEIGHT_M
 from imaging.segmentation.labels import MEASURED_LEVELS
 
@@ -96,12 +96,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _check_arguments(args: argparse.Namespace, source: Path) -> Path:
     if not source.exists():
         raise CliError(f"{source}: no such file or directory", EXIT_USAGE)
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CliError(f"--out {out_dir}: exists and is not a folder", EXIT_USAGE)
     if args.height_m is not None and (problem := HEIGHT_M.problem(args.height_m)):
         raise CliError(f"--height-m: {problem}: give the height in metres", EXIT_USAGE)
     for path in args.segmentation or []:
         if not path.is_file():
             raise CliError(f"--segmentation {path}: no such file", EXIT_USAGE)
-    return out_dir
+    return writable_out_dir(Path(args.out))

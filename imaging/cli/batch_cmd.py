@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from imaging.cli import EXIT_NOTHING_USABLE, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, CliError
-from imaging.cli.run_options import add_run_arguments, check_run_arguments, job_options
+from imaging.cli.run_options import (
+    add_run_arguments,
+    check_run_arguments,
+    job_options,
+    usable_job_db,
+    writable_out_dir,
+)
 
 DEFAULT_BATCH_SIZE = 16
 
@@ -115,16 +121,15 @@ def _check_arguments(args: argparse.Namespace) -> tuple[Path, Path]:
     source = Path(args.path)
     if not source.exists():
         raise CliError(f"{source}: no such file or directory", EXIT_USAGE)
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CliError(f"--out {out_dir}: exists and is not a folder", EXIT_USAGE)
     if args.batch_size < 1:
         raise CliError(f"--batch-size must be >= 1, got {args.batch_size}", EXIT_USAGE)
     if args.workers is not None and args.workers < 0:
         raise CliError(f"--workers must be >= 0, got {args.workers}", EXIT_USAGE)
     if args.max_attempts < 1:
         raise CliError(f"--max-attempts must be >= 1, got {args.max_attempts}", EXIT_USAGE)
-    return source, out_dir
+    if args.db is not None:
+        usable_job_db(args.db)
+    return source, writable_out_dir(Path(args.out))
 
 
 def _file_digest(path: Path | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -22,6 +23,55 @@ if TYPE_CHECKING:  # the stages load when a command runs, not for --help
     from imaging.pipeline.series_job import JobOptions
     from imaging.pipeline.subject import SubjectSources
     from imaging.segmentation.source import SegmentationSource
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def writable_out_dir(path: Path) -> Path:
+    """``--out`` proved writable before any work starts (made and removed again if missing): below a
+    file, in a read-only folder or on a pseudo file system, the run would otherwise fail after the
+    first study.
+
+    Raises:
+        CliError: exit 2, naming the folder and the reason.
+    """
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--out {path}: exists and is not a folder", EXIT_USAGE)
+    created = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".bonemuscle-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CliError(f"--out {path}: cannot write there ({exc.strerror or exc})", EXIT_USAGE) from None
+    finally:  # a check leaves nothing behind: a later refusal (e.g. --device) writes nothing
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+    return path
+
+
+def usable_job_db(path: Path) -> Path:
+    """``--db`` is a file that is an SQLite database, or does not exist yet (then it is created).
+
+    Raises:
+        CliError: exit 2 for a folder or a file that is not an SQLite database.
+    """
+    if path.is_dir():
+        raise CliError(f"--db {path}: is a folder, not a database file", EXIT_USAGE)
+    if path.exists():
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise CliError(f"--db {path}: not readable ({exc.strerror or exc})", EXIT_USAGE) from None
+        if head and head != SQLITE_MAGIC:
+            raise CliError(f"--db {path}: not an SQLite database (refusing to overwrite it)", EXIT_USAGE)
+    return path
+
 
 # --level-convention choice -> imaging.levels.slices.SliceConvention member name
 CONVENTIONS = {"mid_vertebral": "MID_VERTEBRAL", "transverse_processes": "TRANSVERSE_PROCESSES"}

@@ -253,3 +253,30 @@ def test_cuda_requested_without_cuda_is_refused_up_front_exit_2_as_batch_does(tm
         "use --device cpu or auto"
     ]
     assert not out.exists()  # refused before anything was read or written
+
+
+@pytest.mark.parametrize("command", ["analyze", "batch"])
+@pytest.mark.parametrize("where", ["below_a_file", "proc"])
+def test_an_out_folder_that_cannot_be_written_is_a_usage_error_before_any_work(
+    tmp_path, capsys, command, where
+):
+    (tmp_path / "IN").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    out = tmp_path / "a_file" / "results" if where == "below_a_file" else Path("/proc/bonemuscle-results")
+    assert main([command, str(tmp_path / "IN"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "--out" in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "text"])
+def test_a_job_database_that_is_no_database_is_a_usage_error_and_left_alone(tmp_path, capsys, kind):
+    (tmp_path / "IN").mkdir()
+    db = tmp_path / "jobs"
+    if kind == "folder":
+        db.mkdir()
+    else:
+        db.write_text("my notes, not a database")
+    assert main(["batch", str(tmp_path / "IN"), "--out", str(tmp_path / "OUT"), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--db" in err
+    assert kind == "folder" or db.read_text() == "my notes, not a database"
