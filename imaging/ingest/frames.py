@@ -23,7 +23,7 @@ import pydicom
 
 from imaging.ingest.geometry import Plane, plane_from_values
 from imaging.ingest.model import IngestError
-from imaging.ingest.pixels import Rescale, frame_rescale
+from imaging.ingest.pixels import Rescale, ScalingError, frame_rescale
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class FrameRef:
     distinct: tuple[tuple[str, str], ...] = field(default=())
 
 
+MAX_FRAMES = 20_000  # enhanced CT/MR objects hold a few thousand frames; more is a corrupt header
+
+
 def frames_of(index: int, ds: pydicom.Dataset, where: str, warn: list[str]) -> list[FrameRef]:
     """All frames of one instance (see module doc for the layouts).
 
@@ -69,12 +72,17 @@ def frames_of(index: int, ds: pydicom.Dataset, where: str, warn: list[str]) -> l
         if _is_mosaic(ds):
             return _mosaic(index, ds, where)
         n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+        if not 1 <= n_frames <= MAX_FRAMES:
+            raise IngestError(f"{where}: NumberOfFrames {n_frames} is not plausible (1..{MAX_FRAMES})")
         if n_frames > 1:
             return _classic_multiframe(index, ds, n_frames, where, warn)
         plane = plane_from_values(ds.ImagePositionPatient, ds.ImageOrientationPatient, _pixel_spacing(ds))
+        rescale = frame_rescale(ds, Rescale())
+    except ScalingError as exc:
+        raise IngestError(f"{where}: {exc}") from exc
     except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise IngestError(f"{where}: no usable slice geometry ({_why(exc)})") from exc
-    return [FrameRef(index, 0, plane, frame_rescale(ds, Rescale()), where, None, _distinct(ds))]
+    return [FrameRef(index, 0, plane, rescale, where, None, _distinct(ds))]
 
 
 def _why(exc: Exception) -> str:

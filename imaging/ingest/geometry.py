@@ -37,6 +37,8 @@ PIXEL_SPACING_TOL_MM = 1e-3
 DUPLICATE_TOL_MM = 0.01
 GAP_FACTOR = 1.5
 SPACING_ABS_TOL_MM = 0.01
+MAX_PIXEL_SPACING_MM = 100.0  # a pixel wider than 10 cm is a unit error, not an image
+MAX_POSITION_MM = 1e5  # 100 m from the scanner's origin
 SPACING_REL_TOL = 0.01
 SPACING_WARN_MM = 1e-3
 TILT_DRIFT_TOL_PX = 0.05
@@ -85,10 +87,17 @@ class Stack:
 
 
 def plane_from_values(ipp: Sequence[float], iop: Sequence[float], pixel_spacing: Sequence[float]) -> Plane:
-    """Build a :class:`Plane` from the three DICOM attributes, normalising the cosines."""
+    """Build a :class:`Plane` from the three DICOM attributes, normalising the cosines.
+
+    Raises:
+        ValueError: a value missing, not finite (every comparison with NaN is false, so NaN would pass
+            the other checks), or out of range, naming the attribute.
+    """
     iop_arr = np.asarray([float(v) for v in iop], dtype=np.float64)
     if iop_arr.shape != (6,):
         raise ValueError(f"ImageOrientationPatient needs 6 values, got {len(iop_arr)}")
+    if not np.isfinite(iop_arr).all():
+        raise ValueError(f"ImageOrientationPatient has a value that is not finite: {iop_arr.tolist()}")
     row, col = iop_arr[:3], iop_arr[3:]
     nr, nc = np.linalg.norm(row), np.linalg.norm(col)
     if nr < 1e-6 or nc < 1e-6:
@@ -97,11 +106,15 @@ def plane_from_values(ipp: Sequence[float], iop: Sequence[float], pixel_spacing:
     if abs(float(row @ col)) > 1e-2:
         raise ValueError(f"ImageOrientationPatient directions are not perpendicular (dot {row @ col:.3f})")
     ps = [float(v) for v in pixel_spacing]
-    if len(ps) != 2 or min(ps) <= 0:
-        raise ValueError(f"PixelSpacing must be two positive numbers, got {ps}")
+    if len(ps) != 2 or not all(0 < v <= MAX_PIXEL_SPACING_MM for v in ps):  # also False for NaN
+        raise ValueError(f"PixelSpacing must be two numbers in (0, {MAX_PIXEL_SPACING_MM:g}] mm, got {ps}")
     pos = np.asarray([float(v) for v in ipp], dtype=np.float64)
     if pos.shape != (3,):
         raise ValueError(f"ImagePositionPatient needs 3 values, got {len(pos)}")
+    if not (np.isfinite(pos).all() and (np.abs(pos) <= MAX_POSITION_MM).all()):
+        raise ValueError(
+            f"ImagePositionPatient {pos.tolist()} is not a position in a scanner (|value| <= 1e5 mm)"
+        )
     return Plane(pos, row, col, (ps[0], ps[1]))
 
 

@@ -11,6 +11,7 @@ measurable intensities.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +82,8 @@ def pixel_format(ds: pydicom.Dataset, where: str) -> PixelFormat:
         )
     except (AttributeError, TypeError, ValueError) as exc:
         raise IngestError(f"{where}: image pixel module incomplete ({exc})") from exc
+    if not (1 <= fmt.rows <= 65535 and 1 <= fmt.columns <= 65535):  # US values; 0 is no image
+        raise IngestError(f"{where}: Rows x Columns {fmt.rows} x {fmt.columns} is not an image")
     if fmt.bits_allocated not in (8, 16, 32) or not 1 <= fmt.bits_stored <= fmt.bits_allocated:
         raise IngestError(
             f"{where}: unsupported pixel depth (BitsAllocated {fmt.bits_allocated}, BitsStored "
@@ -94,16 +97,42 @@ def storage_dtype(fmt: PixelFormat) -> np.dtype:
     return np.dtype(f"{'i' if fmt.signed else 'u'}{fmt.bits_allocated // 8}")
 
 
+class ScalingError(ValueError):
+    """A rescale value that would turn every pixel into nonsense (0, NaN, text, astronomically large)."""
+
+
+# A modality LUT maps 16-bit stored values to real units: no scanner writes a slope or an intercept
+# anywhere near these bounds, and a zero slope makes every voxel the intercept (muscle 0 cm2, not null).
+MAX_ABS_SLOPE = 1e4
+MAX_ABS_INTERCEPT = 1e6
+
+
 def frame_rescale(item: pydicom.Dataset | None, fallback: Rescale) -> Rescale:
-    """Rescale from a dataset or functional-group item, or ``fallback`` when it carries none."""
+    """Rescale from a dataset or functional-group item, or ``fallback`` when it carries none.
+
+    Raises:
+        ScalingError: a slope that is zero, not finite, not a number or absurdly large, or such an
+            intercept (named, with its value).
+    """
     if item is None or ("RescaleSlope" not in item and "RescaleIntercept" not in item):
         return fallback
-    slope = item.get("RescaleSlope")
-    intercept = item.get("RescaleIntercept")
-    return Rescale(
-        float(slope) if slope not in (None, "") else 1.0,
-        float(intercept) if intercept not in (None, "") else 0.0,
-    )
+    slope = _scaling_value(item, "RescaleSlope", 1.0, MAX_ABS_SLOPE)
+    if slope == 0.0:
+        raise ScalingError("RescaleSlope is 0: every pixel would read the intercept")
+    return Rescale(slope, _scaling_value(item, "RescaleIntercept", 0.0, MAX_ABS_INTERCEPT))
+
+
+def _scaling_value(item: pydicom.Dataset, keyword: str, default: float, bound: float) -> float:
+    raw = item.get(keyword)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ScalingError(f"{keyword} {str(raw)[:40]!r} is not a number") from None
+    if not math.isfinite(value) or abs(value) > bound:
+        raise ScalingError(f"{keyword} {value:g} is not a plausible scaling value (|value| <= {bound:g})")
+    return value
 
 
 def read_frames(ds: pydicom.Dataset, fmt: PixelFormat, frames: list[int], where: str) -> np.ndarray:
