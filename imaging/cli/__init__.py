@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -53,7 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_library_warnings() -> None:
+    """Library warnings (pydicom on odd headers, highdicom, numpy, torch) go to the ``py.warnings``
+    debug log, not stderr: stderr carries one line per failed input and nothing else. What matters to
+    a result is already in that result's warnings. ``BONEMUSCLE_DEBUG=1`` shows them again."""
+    logging.captureWarnings(True)
+    log = logging.getLogger("py.warnings")
+    if os.environ.get("BONEMUSCLE_DEBUG"):
+        if not log.handlers:
+            log.addHandler(logging.StreamHandler())
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        return
+    log.handlers = [logging.NullHandler()]
+    log.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_library_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -99,7 +99,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         what = "no DICOM files" if not found.instances else "nothing analysable"
         print(f"bonemuscle index: {what} found under {_safe(str(path))}", file=sys.stderr)
         return EXIT_NOTHING_USABLE
-    return EXIT_SOME_FAILED if found.problems else EXIT_OK
+    if found.problems:
+        n = len(found.problems)
+        print(f"bonemuscle index: {n} file(s) could not be used (listed in the report)", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_OK
 
 
 def build_report(path: Path, found: Discovery, entries: list[SeriesEntry], choice: Choice) -> dict[str, Any]:
