@@ -440,10 +440,14 @@ def _kernel(h: pydicom.Dataset) -> str | None:
 
 
 def _str(h: pydicom.Dataset, keyword: str) -> str:
+    """The value as written: a backslash inside a single-valued text (a PatientID 'A\\B') makes pydicom
+    split it, so the parts are joined back, never shown as a Python list."""
     try:
         value = h.get(keyword)
     except Exception:
         return ""
+    if isinstance(value, pydicom.multival.MultiValue):
+        return "\\".join(str(v) for v in value).strip()
     return "" if value is None else str(value).strip()
 
 

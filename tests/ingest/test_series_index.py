@@ -247,3 +247,15 @@ def test_gap_in_slices_is_noted(tmp_path: Path) -> None:
 def test_contrast_hint(attrs, expected) -> None:
     ds = make_dataset(attrs=attrs)
     assert contrast_hint(ds)[0] == expected
+
+
+def test_a_backslash_in_patient_id_is_kept_as_written_not_shown_as_a_list(tmp_path: Path) -> None:
+    """pydicom splits 'A\\\\B' into two values; the index keys and shows the ID as the file wrote it."""
+    from imaging.ingest.discovery import discover
+    from imaging.ingest.series_index import build_index
+
+    from .dicom_factory import write_series
+
+    write_series(tmp_path, 3, patient_id="A\\B")
+    (entry,) = build_index(discover(tmp_path))
+    assert entry.patient_id == "A\\B"
