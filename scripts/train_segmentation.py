@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segmentation_models.training.case import read_case
+from training_data.evaluate import REAL_HELD_OUT
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 REAL_CT = "ct_upper_abdomen_b"
-REAL_HELD_OUT = tuple(range(14, 20))  # tail slices of the 20-slice real CT, never trained on
 
 
 DESIGN = """\
