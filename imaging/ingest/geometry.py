@@ -38,7 +38,10 @@ DUPLICATE_TOL_MM = 0.01
 GAP_FACTOR = 1.5
 SPACING_ABS_TOL_MM = 0.01
 MAX_PIXEL_SPACING_MM = 100.0  # a pixel wider than 10 cm is a unit error, not an image
-MAX_POSITION_MM = 1e5  # 100 m from the scanner's origin
+MAX_POSITION_MM = 1e5
+# Body-composition CT and MR are reconstructed at <= 5 mm (old archives 7.5-10 mm); slices further apart
+# are scattered images, not a volume whose levels can be found or whose slabs can be measured.
+MAX_SLICE_SPACING_MM = 15.0  # 100 m from the scanner's origin
 SPACING_REL_TOL = 0.01
 SPACING_WARN_MM = 1e-3
 TILT_DRIFT_TOL_PX = 0.05
@@ -175,6 +178,11 @@ def regular_spacing(along_sorted: np.ndarray, where: str) -> tuple[float, list[s
     """
     steps = np.diff(along_sorted)
     median = float(np.median(steps))
+    if median > MAX_SLICE_SPACING_MM:
+        raise IngestError(
+            f"{where}: slices {median:.1f} mm apart ({len(along_sorted)} slices): too sparse to be a volume "
+            f"(at most {MAX_SLICE_SPACING_MM:g} mm; a localizer or a set of scattered slices?)"
+        )
     gaps = np.flatnonzero(steps > GAP_FACTOR * median)
     if gaps.size:
         shown = ", ".join(

@@ -74,3 +74,15 @@ def test_text_in_rescale_slope_refuses_the_series(tmp_path: Path) -> None:
         f.write_bytes(data.replace(b"777.777 ", b"abc     "))
     with pytest.raises(IngestError, match="RescaleSlope 'abc' is not a number"):
         _assemble(tmp_path / "s")
+
+
+def test_slices_35_mm_apart_are_not_a_volume(tmp_path: Path) -> None:
+    """A sparse stack (e.g. split off a mixed series) has no levels to find and no slab to measure."""
+    write_series(tmp_path / "s", 8, spacing=35.0)
+    with pytest.raises(IngestError, match=r"35\.0 mm apart .*too sparse"):
+        _assemble(tmp_path / "s")
+
+
+def test_ten_mm_slices_of_an_old_archive_are_still_a_volume(tmp_path: Path) -> None:
+    write_series(tmp_path / "s", 8, spacing=10.0)
+    assert _assemble(tmp_path / "s").shape[0] == 8
