@@ -1,7 +1,9 @@
 """The ``bonemuscle`` command. Each subcommand lives in its own module with ``add_parser`` and ``run``.
 
 Errors the user can act on are raised as :class:`CliError` (or IngestError) and printed as one line
-on stderr with the contract's exit code; anything else is a bug and keeps its traceback.
+on stderr with the contract's exit code. Anything else is a bug of ours: it too is one line (the
+exception's type and message, exit 3), because a traceback in a department's batch log helps nobody;
+``BONEMUSCLE_DEBUG=1`` lets it through with its traceback for whoever fixes it.
 """
 
 from __future__ import annotations
@@ -85,6 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bonemuscle: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last line of defence: a fault of ours, still one line, never a traceback
+        if os.environ.get("BONEMUSCLE_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())[:300]
+        print(
+            f"bonemuscle {args.command}: internal error ({type(exc).__name__}: {message}); "
+            "rerun with BONEMUSCLE_DEBUG=1 for the traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING_USABLE
 
 
 if __name__ == "__main__":  # pragma: no cover

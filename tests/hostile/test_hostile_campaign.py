@@ -176,3 +176,19 @@ def test_library_warnings_stay_off_stderr(tmp_path: Path) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode in CONTRACT_CODES
     assert "Warning" not in done.stderr and _stderr_lines(done.stderr) <= 1, done.stderr
+
+
+def test_a_fault_of_ours_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from imaging.cli import index_cmd
+
+    def broken(args: object, out: object = None) -> int:
+        raise RuntimeError("something\nwe did not foresee")
+
+    monkeypatch.setattr(index_cmd, "run", broken)
+    monkeypatch.delenv("BONEMUSCLE_DEBUG", raising=False)
+    assert main(["index", str(ROOT)]) == 3
+    err = capsys.readouterr().err
+    assert _stderr_lines(err) == 1 and "internal error (RuntimeError: something we did not foresee)" in err
+    monkeypatch.setenv("BONEMUSCLE_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["index", str(ROOT)])
