@@ -192,3 +192,24 @@ def test_a_fault_of_ours_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("BONEMUSCLE_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["index", str(ROOT)])
+
+
+@pytest.mark.parametrize("case", range(0, N_HEADER_CASES, 3))
+def test_export_volume_answers_broken_slices_and_never_writes_a_nan_volume(
+    tmp_path: Path, case: int, capsys
+) -> None:
+    import nibabel as nib
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "slice.dcm").write_bytes(_mutant(SLICE.read_bytes(), case))
+    target = tmp_path / "out" / "v.nii.gz"
+    code = main(["export-volume", str(folder), str(target)])
+    err = capsys.readouterr().err
+    assert code in CONTRACT_CODES
+    assert "Traceback" not in err and _stderr_lines(err) <= 1, err
+    if code == 0:
+        data = np.asarray(nib.load(target).dataobj)
+        assert data.size and np.isfinite(data).all()
+    else:
+        assert not target.exists()
