@@ -8,7 +8,9 @@ a name:
 * sacrum only: 0.80 (lumbosacral transitional anatomy, seen in roughly 1 in 10 people, cannot be
   excluded without the thoracolumbar junction);
 * lowest rib-bearing vertebra only: 0.75 (11 or 13 rib pairs, and a hypoplastic 12th rib shorter than
-  the rib test's reach, cannot be excluded without the sacrum);
+  the rib test's reach, cannot be excluded without the sacrum); only when that vertebra has ribs on
+  both sides -- a one-sided 'rib' may be a transverse process, a rib tip or a lumbar rib, and alone
+  it is no anchor;
 * both anchors but 4 or 6 lumbar-type vertebrae between them (sacralisation / lumbarisation, or 11 /
   13 rib pairs): 0.50, names counted from the sacrum, with a warning that the numbering depends on
   the convention and a whole-spine count;
@@ -48,6 +50,10 @@ ODD_HEIGHT_FACTOR = 0.6
 PROCESS_MARGIN = 1.08  # the widest must beat L3's span by this factor to count as disagreeing
 PROCESS_DISAGREE_FACTOR = 0.6
 REFUSAL = "field of view does not include the sacrum or a rib-bearing vertebra: level cannot be established"
+ONE_SIDED_REFUSAL = (
+    "the lowest vertebra with a rib has it on one side only and the sacrum is not in view: "
+    "level cannot be established"
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,9 @@ def name_vertebrae(found: list[VertebraFinding], crest_z_mm: float | None = None
         unnamed = tuple(
             replace(f, name=None, anchor=Anchor.NONE, steps_from_anchor=None, confidence=0.0) for f in found
         )
-        return LevelReport(Anchor.NONE, False, 0.0, REFUSAL, unnamed, None, tuple(warnings), crest_z_mm)
+        bearing = [f for f in vert if f.ribs]
+        reason = ONE_SIDED_REFUSAL if bearing and len(bearing[-1].ribs) == 1 else REFUSAL
+        return LevelReport(Anchor.NONE, False, 0.0, reason, unnamed, None, tuple(warnings), crest_z_mm)
     doubtful = any("transitional" in w or "inconsistent" in w for w in warnings)
     if doubtful and count.confidence > CONFIDENCE["transitional"]:
         count = replace(count, confidence=CONFIDENCE["transitional"])
@@ -160,7 +168,11 @@ def _choose_count(
         return _Count(
             l5, "L5", Anchor.SACRUM, CONFIDENCE["sacrum"], "counted upward from the sacrum (L5 above it)"
         )
-    if rib_idx is not None:
+    if rib_idx is not None and len(vert[rib_idx].ribs) == 2:
+        # 12th ribs come in pairs: a rib on one side only at the lowest rib-bearing level is as likely
+        # a transverse process or rib tip taken for a rib (seen on a real CT reconstructed at 3.2 mm),
+        # or a lumbar rib, as a missed twelfth -- and each names every level one off. With the sacrum
+        # in view it is only a cross-check (above); alone it anchors nothing.
         reason = "counted from the lowest rib-bearing vertebra (T12); the sacrum is not in view"
         return _Count(rib_idx, "T12", Anchor.LOWEST_RIB, CONFIDENCE["ribs"], reason)
     return None
@@ -173,7 +185,10 @@ def _rib_anchor(vert: list[VertebraFinding], warnings: list[str]) -> int | None:
         return None
     r = max(bearing)
     if len(vert[r].ribs) == 1:
-        warnings.append(f"vertebra {r + 1} (from the top) has a rib on the {vert[r].ribs[0]} side only")
+        warnings.append(
+            f"vertebra {r + 1} (from the top), the lowest with a rib, has it on the {vert[r].ribs[0]} side "
+            "only: without the sacrum a one-sided rib cannot anchor the count (T12's ribs are paired)"
+        )
     below = vert[r + 1] if r + 1 < len(vert) else None
     if below is None or not below.ribs_assessable:
         warnings.append(

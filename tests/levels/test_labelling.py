@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from imaging.levels import REFUSAL, Anchor, VertebraFinding, name_vertebrae
-from imaging.levels.labelling import CONFIDENCE, PROCESS_DISAGREE_FACTOR
+from imaging.levels.labelling import CONFIDENCE, ONE_SIDED_REFUSAL, PROCESS_DISAGREE_FACTOR
 
 
 def _column(
@@ -172,3 +172,23 @@ def test_iliac_crests_far_from_l4_lower_confidence_and_say_where(crest_z: float,
 def test_no_crests_in_view_is_no_check() -> None:
     report = name_vertebrae(_column(8, {0, 1, 2}, sacrum=True), None)
     assert report.confidence == CONFIDENCE["both"] and report.iliac_crest_z_mm is None
+
+
+def test_a_one_sided_lowest_rib_does_not_anchor_the_count() -> None:
+    """Seen on a real CT reconstructed at 3.2 mm: T12's left rib missed and a 'rib' on L1's left; a
+    one-sided rib at the lowest rib-bearing level would have named every level one too high."""
+    found = _column(6, {0, 1}, sacrum=False, cut_top=False)
+    found[1] = replace(found[1], ribs=("left",))
+    report = name_vertebrae(found)
+    assert not report.established and report.names() == []
+    assert report.reason == ONE_SIDED_REFUSAL
+    assert any("left side only" in w for w in report.warnings)
+
+
+def test_with_the_sacrum_in_view_a_one_sided_rib_is_only_a_cross_check() -> None:
+    found = _column(8, {0, 1, 2}, sacrum=True)
+    found[2] = replace(found[2], ribs=("right",))
+    report = name_vertebrae(found)
+    assert report.established and report.anchor is Anchor.BOTH  # they agree: five lumbar between
+    assert report.names() == ["T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    assert any("right side only" in w for w in report.warnings)
