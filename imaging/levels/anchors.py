@@ -31,6 +31,7 @@ from imaging.levels.spine import Body, Column, disk, fov_edge
 from imaging.levels.workgrid import WorkGrid
 
 _HEAD_BAND_MM = 4.0  # rib voxels within this of the tube wall form the rib head
+_EDGE_OF_ABOVE = 0.2  # a head in a disc gap this close (fraction of the gap) to the body above is its
 
 
 @dataclass(frozen=True)
@@ -172,10 +173,14 @@ def _owner(head_z: float, ranges: list[tuple[float, float]]) -> int | None:
     for i, (lo, hi) in enumerate(ranges):
         if lo <= head_z <= hi:
             return i
-    # In a disc gap: the vertebra below (cranial-first order, so the next index).
+    # In a disc gap: the vertebra below (cranial-first order, so the next index) -- a thoracic rib's
+    # head straddles the disc and is numbered after the vertebra below it -- unless the head lies at
+    # the edge of the body above: the twelfth rib's joint is on T12's own body, and where the neck
+    # slopes down or thick slices blur it, its head can read a millimetre or two below T12's floor.
     for i in range(len(ranges) - 1):
-        if ranges[i + 1][1] < head_z < ranges[i][0]:
-            return i + 1
+        low, high = ranges[i + 1][1], ranges[i][0]
+        if low < head_z < high:
+            return i if high - head_z <= _EDGE_OF_ABOVE * (high - low) else i + 1
     return None
 
 

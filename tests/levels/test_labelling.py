@@ -192,3 +192,14 @@ def test_with_the_sacrum_in_view_a_one_sided_rib_is_only_a_cross_check() -> None
     assert report.established and report.anchor is Anchor.BOTH  # they agree: five lumbar between
     assert report.names() == ["T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
     assert any("right side only" in w for w in report.warnings)
+
+
+def test_a_rib_head_in_a_disc_gap_belongs_below_unless_it_sits_at_the_floor_of_the_body_above() -> None:
+    """Thoracic rib heads straddle the disc and belong to the vertebra below; a twelfth rib's head is
+    on T12's own body and may read just under its floor (ct_abdomen_e at 3.2 mm: 0.3 mm under)."""
+    from imaging.levels.anchors import _owner
+
+    ranges = [(159.0, 185.0), (127.0, 156.0)]  # cranial first: T12 then L1, a 3 mm disc between
+    assert _owner(158.7, ranges) == 0
+    assert _owner(157.5, ranges) == 1
+    assert _owner(170.0, ranges) == 0 and _owner(140.0, ranges) == 1

@@ -125,6 +125,7 @@ def test_other_acquisitions_of_the_same_patient_name_right_or_refuse(
     spec.loader.exec_module(evaluate)
     make = dict(evaluate.ABDOMEN_E_ACQUISITIONS)[acquisition]
     report = identify_levels(make(_ct(shared_data / "real" / "ct_abdomen_e"))).report
+    assert report.established, report.reason  # both are named today; a refusal would be allowed but is a loss
     named = {v.name: v for v in report.vertebrae if v.name}
     for level, z in READ_TRANSVERSE_PROCESS_Z.items():
         if level in named:
