@@ -240,13 +240,28 @@ def _findings(
     options: LevelOptions,
     process_spans: list[float | None],
 ) -> list[VertebraFinding]:
+    out = []
+    for i, (b, bare) in enumerate(zip(bodies, _bare_findings(bodies, grid), strict=True)):
+        sides = tuple(sorted({r.side for r in ribs.ribs if r.body_index == i}))
+        assessable = i not in ribs.unresolved and anchors.ribs_assessable(b, column, valid, grid, options)
+        out.append(
+            replace(
+                bare,
+                ribs=sides if i != sacrum else (),
+                ribs_assessable=assessable,
+                is_sacrum=i == sacrum,
+                process_span_mm=process_spans[i],
+            )
+        )
+    return out
+
+
+def _bare_findings(bodies: list[spine.Body], grid: WorkGrid) -> list[VertebraFinding]:
+    """Each body as found: where it is, whether the scan cuts it; no name, ribs or anchor yet."""
     ranges = anchors.body_z_ranges(bodies, grid)
     out = []
     for i, b in enumerate(bodies):
-        sides = tuple(sorted({r.side for r in ribs.ribs if r.body_index == i}))
-        assessable = i not in ribs.unresolved and anchors.ribs_assessable(b, column, valid, grid, options)
-        kji = np.argwhere(b.mask).mean(axis=0)
-        centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
+        centroid = grid.affine[:3, :3] @ np.argwhere(b.mask).mean(axis=0) + grid.affine[:3, 3]
         out.append(
             VertebraFinding(
                 index=i,
@@ -254,10 +269,8 @@ def _findings(
                 z_range_mm=ranges[i],
                 centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
                 cut_by_fov=b.cut_by_fov,
-                ribs=sides if i != sacrum else (),
-                ribs_assessable=assessable,
-                is_sacrum=i == sacrum,
-                process_span_mm=process_spans[i],
+                ribs=(),
+                ribs_assessable=False,
             )
         )
     return out
@@ -335,31 +348,16 @@ def _mr_from_image(volume: Volume, options: LevelOptions) -> LevelResult:
     """MR without a bone mask: bodies from the signal (:mod:`.mr_sagittal`), counted, never named."""
     t0 = time.perf_counter()
     try:
-        found = mr_sagittal.find_mr_bodies(volume, options)
+        grid, bodies = mr_sagittal.find_mr_bodies(volume, options)
     except ValueError as exc:
         return _empty(volume, str(exc), {"total_s": time.perf_counter() - t0})
-    if not found.bodies:
+    if not bodies:
         return _empty(volume, "no complete vertebral body found in the field of view", {})
-    grid = found.grid
-    ranges = anchors.body_z_ranges(found.bodies, grid)
     instances_work = np.zeros(grid.shape, dtype=np.uint8)
-    vertebrae = []
-    for i, b in enumerate(found.bodies):
+    for i, b in enumerate(bodies):
         instances_work[b.mask] = i + 1
-        kji = np.argwhere(b.mask).mean(axis=0)
-        centroid = grid.affine[:3, :3] @ kji + grid.affine[:3, 3]
-        vertebrae.append(
-            VertebraFinding(
-                index=i,
-                name=None,
-                z_range_mm=ranges[i],
-                centroid_lps=tuple(float(c) for c in centroid),  # type: ignore[arg-type]
-                cut_by_fov=b.cut_by_fov,
-                ribs=(),
-                ribs_assessable=False,
-            )
-        )
-    report = LevelReport(Anchor.NONE, False, 0.0, MR_UNNAMED, tuple(vertebrae), None, ())
+    vertebrae = tuple(_bare_findings(bodies, grid))
+    report = LevelReport(Anchor.NONE, False, 0.0, MR_UNNAMED, vertebrae, None, ())
     instances = labels_to_input(instances_work, grid, volume)
     labels = LabelMap(np.zeros(volume.shape, dtype=np.uint8), dict(VERTEBRA_NAMES))
     return LevelResult(labels, instances, report, {"total_s": time.perf_counter() - t0})

@@ -36,8 +36,8 @@ from scipy import ndimage
 
 from imaging.levels.discs import Disc, SagittalView, find_discs
 from imaging.levels.model import LevelOptions
-from imaging.levels.spine import Body, Column, fov_edge
-from imaging.levels.workgrid import WorkGrid, coverage_on_work, work_grid_for
+from imaging.levels.spine import Body, fov_edge
+from imaging.levels.workgrid import WorkGrid, coverage_on_work, values_on_work, work_grid_for
 from imaging.volume import Volume
 
 _GRID_MM = 1.0
@@ -58,31 +58,20 @@ _SCORE_SMOOTH_MM = 7.0
 _MAX_HALF_WIDTH_MM = 30.0
 _MAX_HALF_DEPTH_MM = 28.0
 _CORTEX_MM = 1.0
+_CROP_MARGIN = 8  # voxels around a body's region: more than its closing (2) and cortex (1) reach
 _RANGE_SLACK = 0.07  # the marrow's 5-95th percentile range widened by this fraction of its median
 
 
-@dataclass(frozen=True)
-class MrColumn:
-    """What the image-only MR route found: the working grid and its field of view, the column (path
-    and bodies' cross-sections), the bodies cranial first, and the straightened view for QA."""
-
-    grid: WorkGrid
-    valid: np.ndarray
-    column: Column
-    bodies: list[Body]
-    view: SagittalView
-    discs: list[Disc]
-
-
-def find_mr_bodies(volume: Volume, options: LevelOptions) -> MrColumn:
-    """The bodies of an MR series from its signal (module docstring).
+def find_mr_bodies(volume: Volume, options: LevelOptions) -> tuple[WorkGrid, list[Body]]:
+    """The working grid and the bodies (cranial first) of an MR series, from its signal (module
+    docstring).
 
     Raises:
         ValueError: no column could be traced (nothing alternates along z: not a spine in view).
     """
     grid = work_grid_for(volume, _GRID_MM, (_GRID_MM, 5.0))
     valid = coverage_on_work(volume, grid)
-    values = _values_on_work(volume, grid, valid)
+    values = _scaled(values_on_work(volume, grid), valid)
     dz, dy = float(grid.spacing[0]), float(grid.spacing[1])
     xc = _column_x(values, grid)
     slab = values[:, :, _slab(xc, grid)].mean(axis=2)
@@ -94,27 +83,11 @@ def find_mr_bodies(volume: Volume, options: LevelOptions) -> MrColumn:
     view = _view(slab, grid, y_mm)
     found = find_discs(view, grid, options)
     smooth = ndimage.gaussian_filter(values, 0.7)
-    bodies = _grow_bodies(smooth, valid, found, view, y_mm, xc, grid, options)
-    blobs = np.zeros(grid.shape, dtype=bool)
-    for b in bodies:
-        blobs |= b.mask
-    half = float(np.median([b.width_mm / 2 for b in bodies])) if bodies else float("nan")
-    column = Column(np.full(grid.shape[0], xc), y_mm, np.full(grid.shape[0], half), blobs)
-    return MrColumn(grid, valid, column, bodies, view, found)
+    return grid, _grow_bodies(smooth, valid, found, view, y_mm, xc, grid, options)
 
 
-def _values_on_work(volume: Volume, grid: WorkGrid, valid: np.ndarray) -> np.ndarray:
-    """The signal on the working grid, scaled to its 99th percentile inside the field of view."""
-    m = np.linalg.inv(volume.affine) @ grid.affine
-    out = ndimage.affine_transform(
-        np.asarray(volume.array, dtype=np.float32),
-        m[:3, :3],
-        m[:3, 3],
-        output_shape=grid.shape,
-        order=1,
-        mode="nearest",
-        prefilter=False,
-    )
+def _scaled(out: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The signal scaled to its 99th percentile inside the field of view, zero outside it."""
     inside = out[valid]
     scale = float(np.percentile(inside, 99)) if inside.size else 0.0
     if not np.isfinite(scale) or scale <= 0:
@@ -128,10 +101,7 @@ def _column_x(values: np.ndarray, grid: WorkGrid) -> float:
     """x of the column: the centre of the z-alternation energy of the depth-averaged image (the discs
     span the bodies' width and depth; facet joints, lateral and small, count far less)."""
     dz, dy = float(grid.spacing[0]), float(grid.spacing[1])
-    deep = ndimage.uniform_filter1d(values, max(1, round(_DEPTH_AVERAGE_MM / dy)), axis=1)
-    lo, hi = (s / dz for s in _BAND_SIGMAS_MM)
-    band = ndimage.gaussian_filter1d(deep, lo, axis=0) - ndimage.gaussian_filter1d(deep, hi, axis=0)
-    per_x = (band**2).sum(axis=(0, 1))
+    per_x = (_band_pass(values, dz, dy, _DEPTH_AVERAGE_MM) ** 2).sum(axis=(0, 1))
     x = grid.x_mm(np.arange(grid.shape[2]))
     if per_x.sum() <= 0:
         return float(x.mean())
@@ -150,12 +120,18 @@ def _slab(xc: float, grid: WorkGrid) -> np.ndarray:
 
 def _alternation(slab: np.ndarray, dz: float, dy: float, depth_mm: float = _DEPTH_AVERAGE_MM) -> np.ndarray:
     """Step 1: local energy of the z band-pass of the depth-averaged slab, scaled to its maximum."""
-    deep = ndimage.uniform_filter1d(slab, max(1, round(depth_mm / dy)), axis=1)
-    lo, hi = (s / dz for s in _BAND_SIGMAS_MM)
-    band = ndimage.gaussian_filter1d(deep, lo, axis=0) - ndimage.gaussian_filter1d(deep, hi, axis=0)
+    band = _band_pass(slab, dz, dy, depth_mm)
     energy = ndimage.gaussian_filter(band**2, (_ENERGY_SIGMA_MM[0] / dz, _ENERGY_SIGMA_MM[1] / dy))
     top = float(energy.max())
     return energy / top if top > 0 else energy
+
+
+def _band_pass(values: np.ndarray, dz: float, dy: float, depth_mm: float) -> np.ndarray:
+    """``values`` (axis 0 z, axis 1 y) averaged over ``depth_mm`` front to back, then band-passed
+    along z (1.5-6 mm): discs and endplates stand out, even marrow and fluid do not."""
+    deep = ndimage.uniform_filter1d(values, max(1, round(depth_mm / dy)), axis=1)
+    lo, hi = (s / dz for s in _BAND_SIGMAS_MM)
+    return ndimage.gaussian_filter1d(deep, lo, axis=0) - ndimage.gaussian_filter1d(deep, hi, axis=0)
 
 
 def _column_path(energy: np.ndarray, dz: float, dy: float) -> np.ndarray | None:
@@ -191,23 +167,20 @@ def _centred(energy: np.ndarray, path: np.ndarray, grid: WorkGrid) -> np.ndarray
     return ndimage.gaussian_filter1d(grid.y_mm(centre), _CENTRE_SMOOTH_MM / dz, mode="nearest")
 
 
-def _best_path(score: np.ndarray, max_step: int = 1) -> np.ndarray:
-    """Dynamic programming: the row per slice maximising the summed score, moving at most
-    ``max_step`` rows per slice (the column bends by at most ~45 degrees)."""
+def _best_path(score: np.ndarray) -> np.ndarray:
+    """Dynamic programming: the row per slice maximising the summed score, moving at most one row per
+    slice (the caller sets how steep that is by the slices it passes)."""
     nz, ny = score.shape
     acc = score[0].astype(np.float64)
     back = np.zeros((nz, ny), dtype=np.intp)
     rows = np.arange(ny)
     for k in range(1, nz):
-        options = np.full((2 * max_step + 1, ny), -np.inf)
-        for i, d in enumerate(range(-max_step, max_step + 1)):
-            # coming to row j from row j - d
-            if d >= 0:
-                options[i, d:] = acc[: ny - d]
-            else:
-                options[i, :d] = acc[-d:]
+        options = np.full((3, ny), -np.inf)  # coming to row j from row j + 1, j, j - 1
+        options[0, :-1] = acc[1:]
+        options[1] = acc
+        options[2, 1:] = acc[:-1]
         best = np.argmax(options, axis=0)
-        back[k] = rows - (best - max_step)
+        back[k] = rows + 1 - best
         acc = options[best, rows] + score[k]
     path = np.zeros(nz, dtype=np.intp)
     path[-1] = int(np.argmax(acc))
@@ -368,16 +341,39 @@ def _marrow(
 
 
 def _grown(values: np.ndarray, region: np.ndarray, marrow: _Marrow, grid: WorkGrid) -> np.ndarray | None:
-    """The marrow connected to the body's centre inside ``region`` and the marrow's extent."""
+    """The marrow connected to the body's centre inside ``region`` and the marrow's extent. The work
+    is done on the region's bounding box (plus a margin wider than any morphology below reaches),
+    not on the whole grid: the result is the same, for a fraction of the voxels."""
     j0, j1, i0, i1 = marrow.extent
     box = np.zeros_like(region)
     box[:, max(0, j0 - 2) : j1 + 3, max(0, i0 - 2) : i1 + 3] = True
-    like = region & box & (values >= marrow.low) & (values <= marrow.high)
+    region = region & box
+    if not region.any():
+        return None
+    crop = tuple(
+        slice(max(0, int(idx.min()) - _CROP_MARGIN), int(idx.max()) + _CROP_MARGIN + 1)
+        for idx in np.nonzero(region)
+    )
+    kc, jc, ic = (c - sl.start for c, sl in zip(marrow.centre, crop, strict=True))
+    inside = all(0 <= c < sl.stop - sl.start for c, sl in zip((kc, jc, ic), crop, strict=True))
+    centre = (kc, jc, ic) if inside else (-1, -1, -1)  # outside: the largest piece is the body
+    body = _grown_in(values[crop], region[crop], marrow, centre, grid)
+    if body is None:
+        return None
+    out = np.zeros_like(region)
+    out[crop] = body
+    return out
+
+
+def _grown_in(
+    values: np.ndarray, region: np.ndarray, marrow: _Marrow, centre: tuple[int, int, int], grid: WorkGrid
+) -> np.ndarray | None:
+    like = region & (values >= marrow.low) & (values <= marrow.high)
     like = ndimage.binary_opening(like, structure=ndimage.generate_binary_structure(3, 1), iterations=2)
     lab, n = ndimage.label(like)
     if n == 0:
         return None
-    seed = lab[marrow.centre]
+    seed = lab[centre] if centre[0] >= 0 else 0
     if seed == 0:
         sizes = ndimage.sum_labels(like, lab, index=np.arange(1, n + 1))
         seed = 1 + int(np.argmax(sizes))
@@ -386,7 +382,7 @@ def _grown(values: np.ndarray, region: np.ndarray, marrow: _Marrow, grid: WorkGr
     # the cortex (a signal void in every sequence) is the body's too: one cortical thickness out
     reach = max(1, round(_CORTEX_MM / float(grid.spacing[1])))
     body = ndimage.binary_dilation(body, structure=ndimage.generate_binary_structure(3, 1), iterations=reach)
-    body &= region & box
+    body &= region
     for axis in (0, 2):  # holes closed on axial and sagittal planes: a vein or a Schmorl node is body
         body = np.moveaxis(body, axis, 0)
         for q in np.flatnonzero(body.any(axis=(1, 2))):

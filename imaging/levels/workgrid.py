@@ -103,6 +103,21 @@ def resample_to_work(
     return outs
 
 
+def values_on_work(volume: Volume, grid: WorkGrid) -> np.ndarray:
+    """The values themselves (float32, linear) on ``grid``; the nearest edge value outside the input.
+    For small inputs that need the signal, not masks (MR without a bone mask): one whole-volume copy."""
+    matrix, offset = _work_to_input(volume, grid)
+    return ndimage.affine_transform(
+        np.asarray(volume.array, dtype=np.float32),
+        matrix,
+        offset,
+        output_shape=grid.shape,
+        order=1,
+        mode="nearest",
+        prefilter=False,
+    )
+
+
 def coverage_on_work(volume: Volume, grid: WorkGrid) -> np.ndarray:
     """Working voxels whose centre lies inside the input's sampled volume (its field of view).
 
