@@ -59,15 +59,24 @@ def _stderr_lines(text: str) -> int:
     return len([line for line in text.splitlines() if line.strip()])
 
 
-@pytest.mark.parametrize("case", range(N_HEADER_CASES))
-def test_index_answers_every_broken_file_by_the_contract(tmp_path: Path, case: int, capsys) -> None:
+def _broken_slice(tmp_path: Path, case: int, name: str = "slice.dcm") -> Path:
+    """A folder holding case ``case`` of the campaign alone."""
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / f"case{case}.dcm").write_bytes(_mutant(SLICE.read_bytes(), case))
-    code = main(["index", str(folder)])
-    err = capsys.readouterr().err
+    (folder / name).write_bytes(_mutant(SLICE.read_bytes(), case))
+    return folder
+
+
+def _answered_by_the_contract(code: int, err: str) -> None:
     assert code in CONTRACT_CODES
     assert "Traceback" not in err and _stderr_lines(err) <= 1, err
+
+
+@pytest.mark.parametrize("case", range(N_HEADER_CASES))
+def test_index_answers_every_broken_file_by_the_contract(tmp_path: Path, case: int, capsys) -> None:
+    folder = _broken_slice(tmp_path, case, f"case{case}.dcm")
+    code = main(["index", str(folder)])
+    _answered_by_the_contract(code, capsys.readouterr().err)
 
 
 def test_a_broken_file_never_stops_the_good_one_beside_it(tmp_path: Path, capsys) -> None:
@@ -89,14 +98,10 @@ def test_a_broken_file_never_stops_the_good_one_beside_it(tmp_path: Path, capsys
 def test_analyze_answers_broken_slices_by_the_contract_and_writes_only_under_out(
     tmp_path: Path, case: int, capsys
 ) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "slice.dcm").write_bytes(_mutant(SLICE.read_bytes(), case))
+    folder = _broken_slice(tmp_path, case)
     before = set(tmp_path.rglob("*"))
     code = main(["analyze", str(folder), "--out", str(tmp_path / "out"), "--level", "L3"])
-    err = capsys.readouterr().err
-    assert code in CONTRACT_CODES
-    assert "Traceback" not in err and _stderr_lines(err) <= 1, err
+    _answered_by_the_contract(code, capsys.readouterr().err)
     written = set(tmp_path.rglob("*")) - before
     assert all(p == tmp_path / "out" or (tmp_path / "out") in p.parents for p in written)
 
@@ -159,9 +164,7 @@ def test_library_warnings_stay_off_stderr(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "slice.dcm").write_bytes(_mutant(SLICE.read_bytes(), 8))
+    folder = _broken_slice(tmp_path, 8)
     argv = [
         sys.executable,
         "-m",
@@ -200,14 +203,10 @@ def test_export_volume_answers_broken_slices_and_never_writes_a_nan_volume(
 ) -> None:
     import nibabel as nib
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    (folder / "slice.dcm").write_bytes(_mutant(SLICE.read_bytes(), case))
+    folder = _broken_slice(tmp_path, case)
     target = tmp_path / "out" / "v.nii.gz"
     code = main(["export-volume", str(folder), str(target)])
-    err = capsys.readouterr().err
-    assert code in CONTRACT_CODES
-    assert "Traceback" not in err and _stderr_lines(err) <= 1, err
+    _answered_by_the_contract(code, capsys.readouterr().err)
     if code == 0:
         data = np.asarray(nib.load(target).dataobj)
         assert data.size and np.isfinite(data).all()

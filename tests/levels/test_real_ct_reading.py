@@ -16,8 +16,8 @@ body of that name, within the reading's few millimetres.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -109,21 +109,12 @@ def test_iliac_crests_at_the_bottom_of_the_scan_agree_with_the_count(
 
 @pytest.mark.parametrize("acquisition", ["3.2 mm slices", "256 matrix, 3.2 mm slices"])
 def test_other_acquisitions_of_the_same_patient_name_right_or_refuse(
-    shared_data: Path, acquisition: str
+    shared_data: Path, evaluate_real: ModuleType, acquisition: str
 ) -> None:
     """ct_abdomen_e averaged (in memory) to thicker slices and a coarser matrix: the names must still
     match the reading, or be refused. At 3.2 mm T12's left rib is missed and something on L1's left
     looks like a rib: counted from that one-sided 'rib', every level used to be named one too high."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "evaluate_real", Path(__file__).resolve().parents[2] / "scripts" / "evaluate_real.py"
-    )
-    assert spec is not None and spec.loader is not None
-    evaluate = importlib.util.module_from_spec(spec)
-    sys.modules["evaluate_real"] = evaluate
-    spec.loader.exec_module(evaluate)
-    make = dict(evaluate.ABDOMEN_E_ACQUISITIONS)[acquisition]
+    make = dict(evaluate_real.ABDOMEN_E_ACQUISITIONS)[acquisition]
     report = identify_levels(make(_ct(shared_data / "real" / "ct_abdomen_e"))).report
     assert report.established, report.reason  # both are named today; a refusal would be allowed but is a loss
     named = {v.name: v for v in report.vertebrae if v.name}

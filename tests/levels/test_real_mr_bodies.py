@@ -8,8 +8,6 @@ the evaluation script runs all twelve.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -17,24 +15,12 @@ import pytest
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _evaluate_real() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evaluate_real", ROOT / "scripts" / "evaluate_real.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["evaluate_real"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("case", ["13", "25", "41"])
 def test_real_lumbar_bodies_are_separated_and_left_unnamed(
-    shared_data: Path, case: str, tmp_path: Path
+    shared_data: Path, evaluate_real: ModuleType, case: str, tmp_path: Path
 ) -> None:
-    evaluate = _evaluate_real()
-    outcome = evaluate.mr_lumbar(shared_data / "real" / "mr_lumbar_vb" / f"{case}.mat", tmp_path)
+    outcome = evaluate_real.mr_lumbar(shared_data / "real" / "mr_lumbar_vb" / f"{case}.mat", tmp_path)
     assert outcome.named == 0, "a name without an anchor"
     assert outcome.merged == 0, "two reference bodies share one found body"
     for body in ("L1", "L2", "L3", "L4"):
