@@ -65,12 +65,8 @@ def checked_patient(
     weight_kg: float | None,
 ) -> Patient:
     """A Patient whose implausible height/weight are dropped with a warning instead of raising."""
-    if height_m is not None and (problem := HEIGHT_M.problem(height_m)):
-        warnings.append(f"{problem} (unit error?): ignored")
-        height_m = None
-    if weight_kg is not None and (problem := WEIGHT_KG.problem(weight_kg)):
-        warnings.append(f"{problem} (unit error?): ignored")
-        weight_kg = None
+    height_m = _checked(height_m, HEIGHT_M, warnings, suffix=" (unit error?): ignored")
+    weight_kg = _checked(weight_kg, WEIGHT_KG, warnings, suffix=" (unit error?): ignored")
     return Patient(
         id=patient_id or None, sex=sex, age_years=age_years, height_m=height_m, weight_kg=weight_kg
     )
@@ -212,26 +208,33 @@ def assemble(
     )
 
 
-def _checked(value: float | None, plausible: PlausibleRange, what: str, warnings: list[str]) -> float | None:
+def _checked(
+    value: float | None,
+    plausible: PlausibleRange,
+    warnings: list[str],
+    what: str = "",
+    suffix: str = "; value ignored",
+) -> float | None:
+    """``value``, or None with a warning when it cannot be what it claims (one rule for every reader)."""
     if value is None or not (problem := plausible.problem(value)):
         return value
-    warnings.append(f"{what}: {problem}; value ignored")
+    warnings.append(f"{what}: {problem}{suffix}" if what else f"{problem}{suffix}")
     return None
 
 
 def _plausible_site(site: Site, v: SiteValues, warnings: list[str]) -> SiteValues:
     return SiteValues(
-        _checked(v.bmd_g_cm2, BMD_G_CM2, f"{site.value} BMD", warnings),
-        _checked(v.t_score, DXA_SCORE, f"{site.value} T-score", warnings),
-        _checked(v.z_score, DXA_SCORE, f"{site.value} Z-score", warnings),
+        _checked(v.bmd_g_cm2, BMD_G_CM2, warnings, f"{site.value} BMD"),
+        _checked(v.t_score, DXA_SCORE, warnings, f"{site.value} T-score"),
+        _checked(v.z_score, DXA_SCORE, warnings, f"{site.value} Z-score"),
     )
 
 
 def _plausible_region(region: Region, m: RegionMass, warnings: list[str]) -> RegionMass:
     return replace(
         m,
-        lean_g=_checked(m.lean_g, REGION_MASS_G, f"{region.value} lean mass", warnings),
-        fat_g=_checked(m.fat_g, REGION_MASS_G, f"{region.value} fat mass", warnings),
-        bmc_g=_checked(m.bmc_g, REGION_MASS_G, f"{region.value} bone mineral content", warnings),
-        lean_plus_bmc_g=_checked(m.lean_plus_bmc_g, REGION_MASS_G, f"{region.value} lean+BMC", warnings),
+        lean_g=_checked(m.lean_g, REGION_MASS_G, warnings, f"{region.value} lean mass"),
+        fat_g=_checked(m.fat_g, REGION_MASS_G, warnings, f"{region.value} fat mass"),
+        bmc_g=_checked(m.bmc_g, REGION_MASS_G, warnings, f"{region.value} bone mineral content"),
+        lean_plus_bmc_g=_checked(m.lean_plus_bmc_g, REGION_MASS_G, warnings, f"{region.value} lean+BMC"),
     )
