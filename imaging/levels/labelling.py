@@ -103,9 +103,7 @@ def _crests_disagree(
     if crest_z_mm is None:
         return False
     z = {f.name: f.z_range_mm for f in named if f.name is not None}
-    beside = next(
-        (f.name for f in named if f.name and f.z_range_mm[0] <= crest_z_mm <= f.z_range_mm[1]), None
-    )
+    beside = next((name for name, (lo, hi) in z.items() if lo <= crest_z_mm <= hi), None)
     high = "L3" in z and crest_z_mm > 0.5 * (z["L3"][0] + z["L3"][1])  # above L3's middle
     low = "L5" in z and crest_z_mm < z["L5"][0]  # below L5
     if not (high or low):
