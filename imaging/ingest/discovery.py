@@ -163,6 +163,7 @@ def _dicomdir_references(dicomdir: Path, found: Discovery) -> list[Path]:
         found.problems.append(FileProblem(str(dicomdir), reason))
         return []
     refs: list[Path] = []
+    inside = dicomdir.parent.resolve()
     for record in records:
         try:
             file_id = record.get("ReferencedFileID")
@@ -171,34 +172,25 @@ def _dicomdir_references(dicomdir: Path, found: Discovery) -> list[Path]:
             continue
         if not file_id:
             continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
-        if not _inside_names(parts) or not _stays_inside(dicomdir.parent, parts):
-            shown = "/".join(map(str, parts))
+        parts = [str(p) for p in ([file_id] if isinstance(file_id, str) else file_id)]
+        shown = "/".join(parts)
+        plain = _plain_names(parts)
+        target = _resolve_case_insensitive(dicomdir.parent, parts) if plain else None
+        # plain names may still be symbolic links: what they resolve to must lie under the folder
+        if not plain or (target is not None and not target.resolve().is_relative_to(inside)):
             reason = f"DICOMDIR lists {shown}, which leads outside its folder: not followed"
             found.problems.append(FileProblem(str(dicomdir), reason))
-            continue
-        target = _resolve_case_insensitive(dicomdir.parent, [str(p) for p in parts])
-        if target is None:
-            missing = f"DICOMDIR lists {'/'.join(map(str, parts))}, which does not exist"
-            found.problems.append(FileProblem(str(dicomdir), missing))
+        elif target is None:
+            found.problems.append(FileProblem(str(dicomdir), f"DICOMDIR lists {shown}, which does not exist"))
         else:
             refs.append(target)
     return refs
 
 
-def _inside_names(parts: list[object]) -> bool:
+def _plain_names(parts: list[str]) -> bool:
     """File ID components are plain names (PS3.10: up to 8 characters, no separators); '..', '.',
     separators and drive or root prefixes would lead elsewhere."""
-    for part in map(str, parts):
-        if part in {"", ".", ".."} or any(c in part for c in "/\\:") or part.startswith("~"):
-            return False
-    return True
-
-
-def _stays_inside(base: Path, parts: list[object]) -> bool:
-    """Even plain names may be symbolic links: the resolved target must lie under ``base``."""
-    target = (base.joinpath(*map(str, parts))).resolve()
-    return target.is_relative_to(base.resolve())
+    return not any(p in {"", ".", ".."} or any(c in p for c in "/\\:") or p.startswith("~") for p in parts)
 
 
 def _resolve_case_insensitive(base: Path, parts: list[str]) -> Path | None:
