@@ -41,7 +41,7 @@ from phantoms.labels import Fine, PhantomLabels
 from phantoms.organs import Organs
 from phantoms.params import SubjectParams
 from phantoms.pelvis import Pelvis
-from phantoms.soft_tissue import Trunk
+from phantoms.soft_tissue import RIB_DEPTH, Trunk
 from phantoms.spine import Spine
 
 _N_LABELS = 64  # > max fine label value; bincount width for majority votes
@@ -76,7 +76,9 @@ class Phantom:
         rng = np.random.default_rng(params.seed)
         self.spine = Spine(params, rng)
         self.trunk = Trunk(params, self.spine, rng)
-        self.spine.attach_ribs(lambda phi, z: self.trunk.ray_point(phi, z, 0.45 * self.trunk.wall_mm), rng)
+        self.spine.attach_ribs(
+            lambda phi, z: self.trunk.ray_point(phi, z, RIB_DEPTH * self.trunk.wall_mm), rng
+        )
         self.organs = Organs(self.trunk, rng)
         self.pelvis = Pelvis(self.trunk, rng)
         self.with_table = with_table

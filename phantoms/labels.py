@@ -65,6 +65,10 @@ class Fine(enum.IntEnum):
     ILIACUS = 42
     GLUTEAL = 43
     HUMERUS_MARROW = 44  # fatty marrow inside the humeral cortex (HUMERUS)
+    DIAPHRAGM = (
+        45  # domes, costal part against the lower chest wall, and the crura beside the upper lumbar spine
+    )
+    INTERCOSTAL = 46  # muscle between the rib sections of the lower chest wall
 
 
 FINE_NAMES: dict[int, str] = {int(m): m.name.lower() for m in Fine}
@@ -83,6 +87,8 @@ MUSCLE_FINES: tuple[Fine, ...] = (
     Fine.ARM_MUSCLE,
     Fine.ILIACUS,
     Fine.GLUTEAL,
+    Fine.DIAPHRAGM,
+    Fine.INTERCOSTAL,
 )
 _BONE = (
     Fine.VERTEBRAL_CORTEX,

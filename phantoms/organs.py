@@ -163,6 +163,8 @@ class Organs:
         ]
         self.colon = [np.array(p) for p in (asc, trans, desc, sig)]
         self.colon_r = 22.0 * s
+        self.diaphragm_mm = 4.5 * s * tr.ms
+        self.crus_mm = 5.0 * s * tr.ms
         self.small_bowel = SmallBowel(tr, rng, sp.z_s1 - 50 * s, v["L2"].z_top)
 
     # --- painting ------------------------------------------------------------------------------------
@@ -250,13 +252,17 @@ class Organs:
         cv.paint(idx[art], Fine.AORTA)
 
     def _paint_lungs(self, cv: Canvas, interior: np.ndarray) -> None:
-        """Lung bases above a domed diaphragm that dips into the posterior costophrenic recesses."""
+        """Lung bases above a domed diaphragm that dips into the posterior costophrenic recesses; the
+        diaphragm itself: a muscle sheet under each dome, its costal part lining the wall down to its
+        attachments, and the crura beside the upper lumbar bodies."""
         sp = self.trunk.spine
         z_front = sp.by_name["T9"].z_mid + 10 * sp.scale
         z_back = sp.by_name["T11"].z_bot
-        if cv.z_hi < z_back:
+        self._paint_crura(cv, interior)
+        z_low = float(np.min(self._attachment_z(np.array([np.pi]))))
+        if cv.z_hi < z_low:
             return
-        idx = interior[cv.z[interior] > z_back - 5]
+        idx = interior[cv.z[interior] > z_low]
         if not len(idx):
             return
         z = cv.z[idx]
@@ -271,8 +277,43 @@ class Organs:
         z_dia = z_front + 25 * sp.scale - drop
         xc, a = cv.zf(sp.center_x, idx), cv.zf(sp.body_a, idx)
         lateral = np.abs(cv.x[idx] - xc) > a + 12 * sp.scale
-        deep = -env.out_mm > self.trunk.wall_mm + 6
+        depth = -env.out_mm
+        wall = self.trunk.wall_mm
+        deep = depth > wall + 6
+        t = self.diaphragm_mm
+        below = (z <= z_dia) & (z >= self._attachment_z(env.phi))
+        sheet = below & lateral & (depth > wall + 1) & ((z > z_dia - t) | (depth < wall + 1 + t))
+        keep = np.isin(cv.fine[idx], (int(Fine.AORTA), int(Fine.IVC), int(Fine.KIDNEY)))
+        cv.paint(idx[sheet & ~keep], Fine.DIAPHRAGM)
         cv.paint(idx[(z > z_dia) & lateral & deep], Fine.LUNG)
+
+    def _attachment_z(self, phi: np.ndarray) -> np.ndarray:
+        """Lowest z of the diaphragm's costal origin around the wall: the xiphoid and costal margin in
+        front (T10), the lower ribs at the flanks (T12), the arcuate ligaments behind (L1)."""
+        v = self.trunk.spine.by_name
+        return np.interp(
+            np.abs(phi), [0.0, 0.5 * np.pi, np.pi], [v["T10"].z_mid, v["T12"].z_mid, v["L1"].z_top]
+        )
+
+    def _paint_crura(self, cv: Canvas, interior: np.ndarray) -> None:
+        """Two muscular bands on the front of the upper lumbar bodies, the right one longer, rising into
+        the domes; painted over fat only, so the aorta between them stays."""
+        sp = self.trunk.spine
+        top = sp.by_name["T11"].z_bot
+        for side, bottom in ((-1, sp.by_name["L3"].z_top), (1, sp.by_name["L2"].z_mid)):
+            if cv.z_hi < bottom or cv.z_lo > top:
+                continue
+            idx = interior[(cv.z[interior] >= bottom) & (cv.z[interior] <= top)]
+            if not len(idx):
+                continue
+            xc, yc = (cv.zf(f, idx) for f in (sp.center_x, sp.center_y))
+            a, b = cv.zf(sp.body_a, idx), cv.zf(sp.body_b, idx)
+            grow = 0.6 + 0.6 * (cv.z[idx] - bottom) / (top - bottom)
+            rx, ry = self.crus_mm * grow, 2.0 * self.crus_mm * grow
+            u = (cv.x[idx] - (xc + side * 0.7 * a)) / rx
+            w = (cv.y[idx] - (yc - b + 0.5 * ry)) / ry
+            fat = np.isin(cv.fine[idx], (int(Fine.VAT), int(Fine.IMAT_SEPTUM)))
+            cv.paint(idx[(u * u + w * w < 1) & fat], Fine.DIAPHRAGM)
 
     def _paint_bowel(self, cv: Canvas, interior: np.ndarray) -> None:
         self.small_bowel.paint(cv, interior)

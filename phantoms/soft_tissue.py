@@ -9,6 +9,7 @@ skin are measured outward from it along rays from its centre; the abdominal wall
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -20,6 +21,7 @@ from phantoms.params import SubjectParams
 from phantoms.spine import Spine
 
 SKIN_MM = 2.0
+RIB_DEPTH = 0.45  # rib centre lines run this fraction of the muscular wall's thickness inside the envelope
 SEPTUM_MM = 1.2
 # IMAT inclusion fraction of each muscle relative to the subject's imat_fraction (paraspinals marble most).
 IMAT_GROUP_FACTOR = {
@@ -34,6 +36,8 @@ IMAT_GROUP_FACTOR = {
     Fine.ILIACUS: 0.7,
     Fine.GLUTEAL: 1.2,
     Fine.ARM_MUSCLE: 0.8,
+    Fine.INTERCOSTAL: 0.6,
+    Fine.DIAPHRAGM: 0.3,
 }
 
 
@@ -242,10 +246,12 @@ class Trunk:
         self.sat_wobble = (rng.uniform(0.03, 0.1, 3), rng.uniform(0, 2 * np.pi, 3))
         self.wall_mm = 15.0 * s * ms
         self.rectus_mm = 10.0 * s * ms
+        # Latissimus: thickest over the lower ribs, thinning to its aponeurosis by L3.
         self.lat_z = Profile.from_knots(
             [spine.by_name["T10"].z_mid, spine.by_name["L1"].z_mid, spine.by_name["L3"].z_mid],
-            [7 * s * ms, 5 * s * ms, 0],
+            [11 * s * ms, 6 * s * ms, 0],
         )
+        self._rib_margin: np.ndarray | None = None
         self.imat_field = WaveField.random(rng, 24, (5.0, 16.0), (25.0, 80.0))
         self.z_range = (spine.z_s1 - 140 * s, spine.z_top + 80 * s)
 
@@ -408,6 +414,44 @@ class Trunk:
         cv.paint(interior[ta], Fine.TRANSVERSUS_ABDOMINIS)
         lat = (aphi > 0.55 * np.pi) & (aphi < 0.86 * np.pi) & (depth < lat_t) & (lat_t > 0.8)
         cv.paint(interior[lat], Fine.LATISSIMUS_DORSI)
+        self._paint_chest_wall(cv, interior, env)
+
+    def _paint_chest_wall(self, cv: Canvas, interior: np.ndarray, env: EnvelopePoint) -> None:
+        """Where ribs line the wall, muscle fills the gaps between their sections and the fat between
+        the wall's muscles is intermuscular, not visceral: the lower chest wall real CTs show at T10-L1
+        (posterolaterally there is no abdominal-wall muscle, so without this it was all fat)."""
+        depth = -env.out_mm
+        in_zone = cv.z[interior] >= self.rib_margin_z(env.phi) - self.spine.rib_radius
+        if not in_zone.any():
+            return
+        fill = np.isin(cv.fine[interior], (int(Fine.VAT), int(Fine.IMAT_SEPTUM)))
+        band = np.abs(depth - RIB_DEPTH * self.wall_mm) < self.spine.rib_radius + 1.5
+        cv.paint(interior[in_zone & fill & (depth < self.wall_mm)], Fine.IMAT_SEPTUM)
+        cv.paint(interior[in_zone & fill & band], Fine.INTERCOSTAL)
+
+    def rib_margin_z(self, phi: np.ndarray) -> np.ndarray:
+        """Lowest z of any rib shaft at envelope angle ``phi`` (+inf where no rib passes): below it
+        the wall is abdominal, above it thoracic."""
+        if self._rib_margin is None:
+            self._rib_margin = self._rib_margin_table()
+        bins = self._rib_margin
+        i = np.clip(
+            ((np.asarray(phi) + np.pi) / (2 * np.pi) * (len(bins) - 1)).round().astype(int), 0, len(bins) - 1
+        )
+        return bins[i]
+
+    def _rib_margin_table(self, n_bins: int = 361) -> np.ndarray:
+        table = np.full(n_bins, np.inf)
+        for line in self.spine.ribs:
+            shaft = line[2:]  # head and neck lie against the spine, not in the wall
+            seg = np.linspace(0, 1, 8)[:-1]
+            pts = np.concatenate([a + seg[:, None] * (b - a) for a, b in itertools.pairwise(shaft)])
+            cx, cy = self.center(pts[:, 2])
+            phi = np.arctan2(pts[:, 0] - cx, -(pts[:, 1] - cy))
+            i = np.clip(((phi + np.pi) / (2 * np.pi) * (n_bins - 1)).round().astype(int), 0, n_bins - 1)
+            np.minimum.at(table, i, pts[:, 2])
+        # Close the one-bin gaps between sampled points of a shaft.
+        return np.minimum(table, np.minimum(np.roll(table, 1), np.roll(table, -1)))
 
     def paint_imat(self, cv: Canvas, interior: np.ndarray) -> None:
         """Marbling: fat inclusions where a world-fixed random field exceeds each muscle's quantile."""

@@ -29,7 +29,8 @@ from imaging.volume import Volume
 from segmentation_models.training.case import UNKNOWN, Case, write_case
 from training_data import targets as tg
 
-DATA_VERSION = 2  # 2: humerus down to the elbow joint; ARMS_IN_FOV_SHARE 0.35 -> 0.45
+# 2: humerus down to the elbow joint, ARMS_IN_FOV_SHARE 0.35 -> 0.45; 3: diaphragm, crura, intercostals
+DATA_VERSION = 3
 ARMS_IN_FOV_SHARE = 0.45  # arms-down scans are common in the elderly and in trauma; arm muscle must be learnt
 TRAIN_LEVELS = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
 

@@ -55,6 +55,8 @@ FINE_TO_COMPARTMENT: dict[Fine, str | int] = {
     Fine.ARM_MUSCLE: "other_muscle",
     Fine.ILIACUS: "other_muscle",
     Fine.GLUTEAL: "other_muscle",
+    Fine.DIAPHRAGM: "other_muscle",
+    Fine.INTERCOSTAL: "other_muscle",
     **{
         f: "bone"
         for f in (

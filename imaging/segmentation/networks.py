@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from imaging.segmentation.body_parts import trunk_only_in_trunk
 from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
 from imaging.segmentation.tissue_rules import TissueRules, tissue_from_ct, tissue_from_mr
@@ -106,14 +107,15 @@ def assemble_segmentation(
     if comp is None:
         missing["tissue"] = "no compartment model given: tissue areas cannot be measured"
     else:
-        compartments = LabelMap(comp.labels, dict(comp.classes))
+        compartments, moved = trunk_only_in_trunk(LabelMap(comp.labels, dict(comp.classes)))
         probabilities = comp.probabilities
         if modality == "CT":
             result = tissue_from_ct(compartments, volume.array, rules.ct)
         else:
             result = tissue_from_mr(compartments, fat_fraction_pct, rules.mr, fat_fraction_folded)
         tissue, muscles = result.tissue, result.muscles
-        meta.update(tissue_rule=result.rule, unlabelled_voxels=result.unlabelled_voxels)
+        rule = {**result.rule, "limb_voxels_given_limb_compartments": moved}
+        meta.update(tissue_rule=rule, unlabelled_voxels=result.unlabelled_voxels)
         warnings.extend(result.warnings)
     vert = outputs.get(HeadKind.VERTEBRAE)
     vertebrae = (

@@ -215,3 +215,36 @@ def test_speed_figures(man) -> None:
         labels = man.label(grid, ss)
         print(f"256x256x60 supersample {ss}: {time.perf_counter() - t:.1f} s")
         assert labels.fine.shape == (60, 256, 256)
+
+
+def test_lower_chest_wall_and_diaphragm_are_muscle_where_real_ct_shows_them(man) -> None:
+    """Real CTs at T11-L1 show intercostal muscle between the rib sections, the diaphragm between lung
+    and liver, and the crura beside the upper lumbar bodies; a network shaped on a chest wall of fat
+    called them fat or organ (issue 13, item 3)."""
+    t11, grid = _mid_slice(man, "T11")
+    fine = t11.fine[0]
+    assert (fine == Fine.INTERCOSTAL).sum() * grid.pixel_area_mm2 > 200
+    # Intercostal muscle lies in the wall between rib sections, never deep in the abdomen.
+    from scipy import ndimage
+
+    to_rib = ndimage.distance_transform_edt(fine != Fine.RIB)
+    assert np.percentile(to_rib[fine == Fine.INTERCOSTAL], 99) < 60
+    to_sat = ndimage.distance_transform_edt(~np.isin(fine, (Fine.SAT, Fine.SKIN, Fine.AIR)))
+    assert np.percentile(to_sat[fine == Fine.INTERCOSTAL], 99) < 25
+    # The diaphragm lines the wall at T11 and separates the lung bases from the abdomen higher up ...
+    assert (fine == Fine.DIAPHRAGM).sum() * grid.pixel_area_mm2 > 300
+    t9 = _mid_slice(man, "T9")[0].fine[0]
+    lung_gap = ndimage.distance_transform_edt(t9 != Fine.LUNG)
+    assert ((t9 == Fine.DIAPHRAGM) & (lung_gap < 8)).sum() > 50
+    # ... its crura flank the L1 body, and nothing of it reaches L4.
+    l1, _ = _mid_slice(man, "L1")
+    crus = np.argwhere(l1.fine[0] == Fine.DIAPHRAGM)
+    body = np.argwhere(l1.fine[0] == Fine.VERTEBRAL_TRABECULAR)
+    assert len(crus) and np.abs(crus[:, 1].mean() - body[:, 1].mean()) < 40
+    l4, _ = _mid_slice(man, "L4")
+    assert not (l4.fine == Fine.DIAPHRAGM).any()
+    assert not (l4.fine == Fine.INTERCOSTAL).any()
+    for labels in (t11, l1):
+        muscle = {n: v for v, n in labels.tissue_names.items()}["skeletal_muscle"]
+        for f in (Fine.DIAPHRAGM, Fine.INTERCOSTAL):
+            assert (labels.tissue[labels.fine == f] == muscle).all()

@@ -59,7 +59,7 @@ def test_ct_tissue_is_the_hu_windows_inside_the_first_compartment_head():
     np.testing.assert_array_equal(seg.muscles.array, expected.muscles.array)
     assert seg.compartments.array is first.labels and seg.compartments.names == first.classes
     assert (
-        seg.meta["tissue_rule"] == expected.rule
+        seg.meta["tissue_rule"] == {**expected.rule, "limb_voxels_given_limb_compartments": 0}
         and seg.meta["unlabelled_voxels"] == expected.unlabelled_voxels
     )
     assert seg.meta["models"] == [CT_MODEL.description] and seg.meta["device"] == "cpu"
@@ -86,7 +86,8 @@ def test_mr_uses_the_fat_fraction_and_flags_a_model_of_another_modality():
     )
     expected = tissue_from_mr(LabelMap(comp.labels, comp.classes), ff, rule, True)
     np.testing.assert_array_equal(seg.tissue.array, expected.tissue.array)
-    assert seg.meta["tissue_rule"] == expected.rule and seg.meta["amp"] is True
+    assert seg.meta["tissue_rule"] == {**expected.rule, "limb_voxels_given_limb_compartments": 0}
+    assert seg.meta["amp"] is True
     assert seg.warnings[:2] == ("load note", "model 'ct-net' was trained on CT, the series is MR")
     assert seg.vertebrae is None
     assert seg.missing["vertebrae"] == "no vertebra model given: vertebral levels cannot be assigned"
