@@ -284,6 +284,7 @@ class TissueOutcome:
     dice_held_out: dict[str, float | None]
     held_out: tuple[int, ...]
     n_slices: int
+    organ_leak: tuple[float | None, float | None]
 
 
 def tissue_upper_abdomen_b(real: Path) -> TissueOutcome:
@@ -303,6 +304,7 @@ def tissue_upper_abdomen_b(real: Path) -> TissueOutcome:
         ev.dice_held_out_slices,
         ev.held_out_slices,
         ev.n_slices,
+        ev.organ_as_muscle_or_fat,
     )
 
 
@@ -362,6 +364,10 @@ def _render_tissue(t: TissueOutcome) -> list[str]:
     ]
     for name in t.dice:
         lines.append(f"| {name} | {cell(t.dice[name])} | {cell(t.dice_held_out.get(name))} |")
+    lines.append(
+        f"| organs, vessels and lung taken for muscle or fat (share of their voxels; lower is better) | "
+        f"{cell(t.organ_leak[0])} | {cell(t.organ_leak[1])} |"
+    )
     return lines
 
 

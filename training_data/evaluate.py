@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from imaging.segmentation.labels import LabelMap
+from segmentation_models.class_schema import MUSCLE_GROUPS
 from training_data.reference_standard import (
     EVAL_TISSUES,
     CauseTable,
@@ -277,6 +278,9 @@ class RealEvaluation:
     held_out_slices: tuple[int, ...]
     n_slices: int
     voxels: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (reference, predicted)
+    # share of the reference's organ/vessel/lung voxels predicted as a muscle or fat compartment:
+    # (all slices, held-out slices); the leak a network taught diaphragm and chest-wall muscle could have
+    organ_as_muscle_or_fat: tuple[float | None, float | None] = (None, None)
 
 
 def evaluate_real_ct(
@@ -301,6 +305,13 @@ def evaluate_real_ct(
     def scores(sel: np.ndarray) -> dict[str, float | None]:
         return {k: dice(pred_c.mask(v)[sel], ref_c.mask(v)[sel]) for k, v in names.items()}
 
+    organ = ref_c.mask("other_soft_tissue")
+    taken = organ & pred_c.mask_any((*MUSCLE_GROUPS, "subcutaneous_fat", "visceral_fat"))
+
+    def leak(sel: np.ndarray) -> float | None:
+        n = int(organ[sel].sum())
+        return int(taken[sel].sum()) / n if n else None
+
     return RealEvaluation(
         Path(dicom_dir).parent.name,
         scores(np.ones(volume.shape[0], dtype=bool)),
@@ -308,4 +319,5 @@ def evaluate_real_ct(
         tuple(int(k) for k in held_out),
         volume.shape[0],
         {k: (int(ref_c.mask(v).sum()), int(pred_c.mask(v).sum())) for k, v in names.items()},
+        (leak(np.ones(volume.shape[0], dtype=bool)), leak(held) if held.any() else None),
     )

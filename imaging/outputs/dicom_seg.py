@@ -169,6 +169,19 @@ def source_images(datasets: Sequence[pydicom.Dataset]) -> list[pydicom.Dataset]:
     return out
 
 
+def _one_frame_of_reference(sources: Sequence[pydicom.Dataset]) -> None:
+    """A SEG lies in its source's frame of reference, so the source must have exactly one. Real
+    archives break this: anonymisers that drop FrameOfReferenceUID, or give every image its own."""
+    uids = {str(ds.get("FrameOfReferenceUID", "") or "") for ds in sources}
+    if uids == {""}:
+        raise ValueError("the series' images carry no FrameOfReferenceUID (0020,0052), which a SEG requires")
+    if len(uids) > 1:
+        raise ValueError(
+            f"the series' images carry {len(uids)} different FrameOfReferenceUIDs (0020,0052), as some "
+            "anonymisers leave them: a SEG must lie in one frame of reference"
+        )
+
+
 def build_seg(
     volume: Volume,
     source_datasets: Sequence[pydicom.Dataset],
@@ -183,9 +196,11 @@ def build_seg(
     """The SEG instance and the segment plan (the SR references segments by these numbers).
 
     Raises:
-        ValueError: when no label is present (an empty SEG is not valid DICOM) or no source
-            instance is given.
+        ValueError: when no label is present (an empty SEG is not valid DICOM), no source
+            instance is given, or the sources do not share one frame of reference.
     """
+    sources = source_images(source_datasets)
+    _one_frame_of_reference(sources)
     specs = plan_segments(tissue, vertebrae, model)
     if not specs:
         raise ValueError("no tissue or vertebra label is present: nothing to encode in a SEG")
@@ -203,7 +218,7 @@ def build_seg(
     stacked = np.moveaxis(planes, 0, -1)
     positions, orientation, measures = grid_geometry(volume, slices)
     seg = hd.seg.Segmentation(
-        source_images=source_images(source_datasets),
+        source_images=sources,
         pixel_array=stacked,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=[s.description for s in specs],

@@ -151,3 +151,25 @@ def test_sources_missing_type2_patient_attributes(tmp_path: Path) -> None:
     seg, _ = build_seg(case.volume, case.datasets, case.tissue, case.vertebrae, MODEL, software_version="x")
     assert "PatientBirthDate" in seg and not seg.PatientBirthDate
     assert "PatientBirthDate" not in case.datasets[0]  # caller's headers untouched
+
+
+@pytest.mark.parametrize(
+    ("frame_of_reference", "reason"),
+    [
+        (lambda i: None, "carry no FrameOfReferenceUID"),  # an anonymiser dropped it (ct_abdomen_e)
+        (lambda i: f"1.2.826.0.1.3680043.8.498.{100 + i}", r"carry \d+ different FrameOfReferenceUIDs"),
+    ],  # one per image, as LIDC's anonymiser left them (ct_chest_f)
+)
+def test_sources_without_one_frame_of_reference_are_refused_with_the_tag_named(
+    tmp_path: Path, frame_of_reference, reason
+) -> None:
+    case = make_case(tmp_path / "src")
+    for i, ds in enumerate(case.datasets):
+        uid = frame_of_reference(i)
+        if uid is None:
+            del ds.FrameOfReferenceUID
+        else:
+            ds.FrameOfReferenceUID = uid
+    with pytest.raises(ValueError, match=reason) as raised:
+        build_seg(case.volume, case.datasets, case.tissue, case.vertebrae, MODEL, software_version="x")
+    assert "(0020,0052)" in str(raised.value)
