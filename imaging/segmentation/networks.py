@@ -16,6 +16,7 @@ import numpy as np
 from imaging.segmentation.body_parts import trunk_only_in_trunk
 from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
+from imaging.segmentation.rib_cage import no_visceral_fat_outside_rib_cage
 from imaging.segmentation.tissue_rules import TissueRules, tissue_from_ct, tissue_from_mr
 from imaging.series_facts import Modality
 from imaging.volume import Volume
@@ -108,13 +109,18 @@ def assemble_segmentation(
         missing["tissue"] = "no compartment model given: tissue areas cannot be measured"
     else:
         compartments, moved = trunk_only_in_trunk(LabelMap(comp.labels, dict(comp.classes)))
+        compartments, outside_cage = no_visceral_fat_outside_rib_cage(compartments)
         probabilities = comp.probabilities
         if modality == "CT":
             result = tissue_from_ct(compartments, volume.array, rules.ct)
         else:
             result = tissue_from_mr(compartments, fat_fraction_pct, rules.mr, fat_fraction_folded)
         tissue, muscles = result.tissue, result.muscles
-        rule = {**result.rule, "limb_voxels_given_limb_compartments": moved}
+        rule = {
+            **result.rule,
+            "limb_voxels_given_limb_compartments": moved,
+            "visceral_fat_outside_rib_cage_reassigned_voxels": outside_cage,
+        }
         meta.update(tissue_rule=rule, unlabelled_voxels=result.unlabelled_voxels)
         warnings.extend(result.warnings)
     vert = outputs.get(HeadKind.VERTEBRAE)

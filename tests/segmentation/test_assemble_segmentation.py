@@ -23,6 +23,11 @@ from segmentation_models.inference import HeadOutput
 CT_MODEL = ModelRecord({"name": "ct-net", "version": "1", "weights_sha256": None}, "CT", ("load note",))
 MR_MODEL = ModelRecord({"name": "mr-net", "version": "2", "weights_sha256": "ab"}, "MR")
 
+NO_RULE_ACTED = {
+    "limb_voxels_given_limb_compartments": 0,
+    "visceral_fat_outside_rib_cage_reassigned_voxels": 0,
+}
+
 
 def _volume(modality: str) -> Volume:
     """HU pattern (CT) or the same numbers called MR signal: the rules must follow the modality tag."""
@@ -59,7 +64,7 @@ def test_ct_tissue_is_the_hu_windows_inside_the_first_compartment_head():
     np.testing.assert_array_equal(seg.muscles.array, expected.muscles.array)
     assert seg.compartments.array is first.labels and seg.compartments.names == first.classes
     assert (
-        seg.meta["tissue_rule"] == {**expected.rule, "limb_voxels_given_limb_compartments": 0}
+        seg.meta["tissue_rule"] == {**expected.rule, **NO_RULE_ACTED}
         and seg.meta["unlabelled_voxels"] == expected.unlabelled_voxels
     )
     assert seg.meta["models"] == [CT_MODEL.description] and seg.meta["device"] == "cpu"
@@ -86,7 +91,7 @@ def test_mr_uses_the_fat_fraction_and_flags_a_model_of_another_modality():
     )
     expected = tissue_from_mr(LabelMap(comp.labels, comp.classes), ff, rule, True)
     np.testing.assert_array_equal(seg.tissue.array, expected.tissue.array)
-    assert seg.meta["tissue_rule"] == {**expected.rule, "limb_voxels_given_limb_compartments": 0}
+    assert seg.meta["tissue_rule"] == {**expected.rule, **NO_RULE_ACTED}
     assert seg.meta["amp"] is True
     assert seg.warnings[:2] == ("load note", "model 'ct-net' was trained on CT, the series is MR")
     assert seg.vertebrae is None

@@ -1,0 +1,118 @@
+"""No visceral fat outside a closed rib cage: a rule on predicted compartments, slice by slice.
+
+Visceral fat lies inside the body cavity. Where an axial slice shows the ribs all the way round (the
+lower chest, about T8-T12), fat between the ribs and the skin is subcutaneous or between muscles,
+never visceral. On real CT of a thin patient, bonemuscle-ct-tissue called the posterior chest wall's
+fat and thin muscle visceral fat; this rule makes that impossible.
+
+The cage is the convex hull of the bone compartment inside the trunk (rib sections and the spine), so
+bone inside the ring (a vertebral body, a rib head) cannot pull it inwards. The rule acts only behind
+and beside the spine's side of the trunk (in front, between the costal margins, the cavity reaches the
+abdominal wall, not the ribs), and only beyond hull sides spanning at most :data:`MAX_GAP_DEG` seen
+from the trunk's centre: the flank below the floating ribs leaves a wider side, and there the slice is
+left as predicted; so is a slice whose hull does not hold the centre.
+Fat outside the cage takes the compartment of the nearest subcutaneous or muscle voxel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+from imaging.segmentation.labels import LabelMap
+
+MAX_GAP_DEG = 75.0  # widest angle, seen from the trunk's centre, one side of the cage may span
+# Only within this angle of the spine, seen from the trunk's centre: in front, between the costal
+# margins (the infrasternal angle), the cavity reaches the abdominal wall, not the ribs.
+MAX_FROM_SPINE_DEG = 110.0
+MIN_PIECES = 6  # rib sections and spine pieces needed before a cage is believed
+MIN_PIECE_VOXELS = 4  # smaller bone specks (calcifications, noise) are not rib sections
+_RECEIVERS = (
+    "subcutaneous_fat",
+    "psoas",
+    "paraspinal",
+    "quadratus_lumborum",
+    "abdominal_wall",
+    "other_muscle",
+)
+
+
+def outside_cage(hull: np.ndarray, centre: np.ndarray, spine: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which ``points`` (N, 2) lie outside the convex polygon ``hull`` (M, 2, any order) on a side whose
+    angular span seen from ``centre`` is at most :data:`MAX_GAP_DEG`, within :data:`MAX_FROM_SPINE_DEG`
+    of the direction to ``spine``. A wider side is a gap in the cage (no rib there) and the front is
+    open to the abdominal wall: points there are never called outside. ``centre`` must be inside."""
+    ang_v = np.arctan2(*(hull - centre).T[::-1])
+    order = np.argsort(ang_v)
+    v, a = hull[order], ang_v[order]
+    span = np.diff(np.append(a, a[0] + 2 * np.pi))
+    ang_p = np.arctan2(*(points - centre).T[::-1])
+    i = (np.searchsorted(a, ang_p, side="right") - 1) % len(v)  # side from vertex i to i+1
+    p0, p1 = v[i], v[(i + 1) % len(v)]
+    cross = _side(p0, p1, points)
+    inner_sign = np.sign(_side(p0, p1, np.broadcast_to(centre, points.shape)))
+    back = np.arctan2(*(spine - centre)[::-1])
+    from_spine = np.abs((ang_p - back + np.pi) % (2 * np.pi) - np.pi)
+    beside = np.degrees(from_spine) <= MAX_FROM_SPINE_DEG
+    return (np.sign(cross) == -inner_sign) & (np.degrees(span[i]) <= MAX_GAP_DEG) & beside
+
+
+def no_visceral_fat_outside_rib_cage(compartments: LabelMap) -> tuple[LabelMap, int]:
+    """Compartments with visceral fat outside the rib cage given to the nearest subcutaneous or muscle
+    compartment. Slices along axis 0; returns the map (itself when unchanged) and the voxel count."""
+    values = {n: compartments.value_of(n) for n in ("background", "bone", "visceral_fat")}
+    receivers = [v for v in (compartments.value_of(n) for n in _RECEIVERS) if v is not None]
+    if None in values.values() or not receivers or compartments.array.ndim != 3:
+        return compartments, 0
+    out = compartments.array.copy()
+    changed = 0
+    for k in range(out.shape[0]):
+        changed += _one_slice(out[k], values, receivers)
+    return (LabelMap(out, compartments.names), changed) if changed else (compartments, 0)
+
+
+def _one_slice(plane: np.ndarray, values: dict[str, int | None], receivers: list[int]) -> int:
+    vat = plane == values["visceral_fat"]
+    if not vat.any():
+        return 0
+    pieces, n = ndimage.label(plane != values["background"])
+    if n == 0:
+        return 0
+    trunk = ndimage.binary_fill_holes(pieces == 1 + int(np.argmax(np.bincount(pieces.ravel())[1:])))
+    bones, _ = ndimage.label((plane == values["bone"]) & trunk)
+    sizes = np.bincount(bones.ravel())
+    kept = np.flatnonzero(sizes[1:] >= MIN_PIECE_VOXELS) + 1
+    if len(kept) < MIN_PIECES:
+        return 0
+    pts = np.argwhere(np.isin(bones, kept)).astype(np.float64)[:, ::-1]  # (x, y)
+    try:
+        hull = pts[ConvexHull(pts).vertices]
+    except QhullError:  # collinear or degenerate bone: no cage
+        return 0
+    centre = np.array(ndimage.center_of_mass(trunk))[::-1]
+    if not _contains(hull, centre):
+        return 0
+    spine = np.array(ndimage.center_of_mass(bones == kept[np.argmax(sizes[kept])]))[::-1]  # largest piece
+    vy, vx = np.nonzero(vat)
+    out = outside_cage(hull, centre, spine, np.stack([vx, vy], axis=1).astype(np.float64))
+    receiving = np.isin(plane, receivers)
+    if not out.any() or not receiving.any():
+        return 0
+    _, (jj, ii) = ndimage.distance_transform_edt(~receiving, return_indices=True)
+    oy, ox = vy[out], vx[out]
+    plane[oy, ox] = plane[jj[oy, ox], ii[oy, ox]]
+    return int(out.sum())
+
+
+def _side(p0: np.ndarray, p1: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Cross product of the side p0->p1 with p0->q, per row: its sign says which side q is on."""
+    return (p1[:, 0] - p0[:, 0]) * (q[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (q[:, 0] - p0[:, 0])
+
+
+def _contains(hull: np.ndarray, point: np.ndarray) -> bool:
+    """Point inside the convex polygon (vertices in hull order, either orientation)."""
+    edges = np.roll(hull, -1, axis=0) - hull
+    rel = point - hull
+    cross = edges[:, 0] * rel[:, 1] - edges[:, 1] * rel[:, 0]
+    return bool((cross >= 0).all() or (cross <= 0).all())
