@@ -35,16 +35,16 @@ DESIGN = """\
   network on in-plane resampled slices never interpolates across thick slices, and the two neighbouring
   slices as channels give the through-plane cue that separates bowel from muscle.
 - Small DynUNet (MONAI's nnU-Net, 16-192 filters, 5 levels, ~1.6 M parameters) at 1.5 mm in-plane: trainable
-  on a CPU and cheap at inference; batch norm so that 128-160 px training crops and 288 px inference windows
+  on a CPU and cheap at inference; batch norm so that 128-256 px training crops and 288 px inference windows
   see the same statistics. Probabilities are mapped back to the series grid linearly and argmaxed there.
 - The network predicts compartments, not tissues: tissues come from the Alberta HU windows inside them
   (imaging/segmentation/tissue_rules.py), so IMAT is measured from attenuation. Phantom targets
-  (training/targets.py): each muscle
-  to its group (psoas; paraspinal; quadratus lumborum; rectus/obliques/transversus = abdominal_wall;
-  latissimus/arm/iliacus/gluteal = other_muscle); intermuscular septa and intramuscular fat to the group of
-  the nearest muscle in the slice; SAT and arm fat = subcutaneous_fat; VAT and renal sinus fat =
-  visceral_fat; cortex, trabecular bone, posterior elements, ribs, sacrum, ilium, humerus = bone; air and
-  couch = background; everything else (skin, organs, bowel, discs, canal, vessels) = other_soft_tissue.
+  (training/targets.py): each muscle to its group (psoas; paraspinal; quadratus lumborum;
+  rectus/obliques/transversus = abdominal_wall; latissimus/arm/iliacus/gluteal/diaphragm/intercostal =
+  other_muscle); intermuscular septa and intramuscular fat to the group of the nearest muscle in the
+  slice; SAT and arm fat = subcutaneous_fat; VAT and renal sinus fat = visceral_fat; cortex, trabecular
+  bone, posterior elements, ribs, sacrum, ilium, humerus = bone; air and couch = background; everything
+  else (skin, organs, bowel, discs, canal, vessels) = other_soft_tissue.
 - Partial labels are sets of allowed classes: TotalSegmentator background excludes only the classes it
   segments, so it never teaches "background" where fat or unsegmented muscle lies.
 - Phantom Dice is headlined against the reference standard (truth compartments + the same HU windows,
