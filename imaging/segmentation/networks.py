@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from imaging.segmentation.body_parts import trunk_only_in_trunk
+from imaging.segmentation.body_parts import trunk_mask, trunk_only_in_trunk
 from imaging.segmentation.labels import VERTEBRA_NAMES, LabelMap
 from imaging.segmentation.result import Segmentation
 from imaging.segmentation.rib_cage import no_visceral_fat_outside_rib_cage
@@ -108,8 +108,10 @@ def assemble_segmentation(
     if comp is None:
         missing["tissue"] = "no compartment model given: tissue areas cannot be measured"
     else:
-        compartments, moved = trunk_only_in_trunk(LabelMap(comp.labels, dict(comp.classes)))
-        compartments, outside_cage = no_visceral_fat_outside_rib_cage(compartments)
+        compartments = LabelMap(comp.labels, dict(comp.classes))
+        trunk = trunk_mask(compartments)
+        compartments, moved = trunk_only_in_trunk(compartments, trunk)
+        compartments, outside_cage = no_visceral_fat_outside_rib_cage(compartments, trunk)
         probabilities = comp.probabilities
         if modality == "CT":
             result = tissue_from_ct(compartments, volume.array, rules.ct)

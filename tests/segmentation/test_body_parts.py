@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imaging.segmentation.body_parts import trunk_only_in_trunk
+from imaging.segmentation.body_parts import trunk_mask, trunk_only_in_trunk
 from imaging.segmentation.labels import LabelMap
 from segmentation_models.networks import COMPARTMENT_CLASSES
 
@@ -32,7 +32,7 @@ def _slice_with_arm(touching: bool) -> np.ndarray:
 def test_a_separate_arm_holds_subcutaneous_fat_and_limb_muscle_only():
     plane = _slice_with_arm(touching=False)
     comp = LabelMap(np.stack([plane, plane]), dict(COMPARTMENT_CLASSES))
-    out, moved = trunk_only_in_trunk(comp)
+    out, moved = trunk_only_in_trunk(comp, trunk_mask(comp))
     arm = np.zeros(plane.shape, dtype=bool)
     arm[:, 80:] = True
     for k in range(2):
@@ -48,5 +48,5 @@ def test_a_separate_arm_holds_subcutaneous_fat_and_limb_muscle_only():
 def test_an_arm_touching_the_trunk_and_a_single_body_are_left_as_predicted():
     for plane in (_slice_with_arm(touching=True), np.where(np.arange(120) < 80, _slice_with_arm(False), 0)):
         comp = LabelMap(plane[None].astype(np.uint8), dict(COMPARTMENT_CLASSES))
-        out, moved = trunk_only_in_trunk(comp)
+        out, moved = trunk_only_in_trunk(comp, trunk_mask(comp))
         assert moved == 0 and out is comp

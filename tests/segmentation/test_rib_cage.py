@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from imaging.segmentation.body_parts import trunk_mask
 from imaging.segmentation.labels import LabelMap
 from imaging.segmentation.rib_cage import no_visceral_fat_outside_rib_cage
 from segmentation_models.networks import COMPARTMENT_CLASSES
@@ -18,6 +19,11 @@ def _polar():
     r = np.hypot(yy - C[0], xx - C[1])
     back = np.degrees(np.abs(np.arctan2(xx - C[1], yy - C[0])))  # 0 = towards the spine, 180 = front
     return r, back
+
+
+def _with_trunk(plane: np.ndarray) -> tuple[LabelMap, np.ndarray | None]:
+    comp = LabelMap(plane[None], dict(COMPARTMENT_CLASSES))
+    return comp, trunk_mask(comp)
 
 
 def _chest(rib_angles_deg) -> np.ndarray:
@@ -39,7 +45,7 @@ def _chest(rib_angles_deg) -> np.ndarray:
 
 def test_fat_outside_the_ribs_behind_and_beside_the_spine_is_not_visceral():
     plane = _chest([20, 45, 70, 95, 120])  # ribs from the back round to the flanks, none in front
-    out, moved = no_visceral_fat_outside_rib_cage(LabelMap(plane[None], dict(COMPARTMENT_CLASSES)))
+    out, moved = no_visceral_fat_outside_rib_cage(*_with_trunk(plane))
     got = out.array[0]
     r, back = _polar()
     beyond_ribs = (r > 76) & (r < 88) & (back < 100)
@@ -58,7 +64,7 @@ def test_no_cage_no_change():
             r, back = _polar()
             plane[(r > 76) & (r < 88) & (back > 60) & (back < 130)] = V["visceral_fat"]
         comp = LabelMap(plane[None], dict(COMPARTMENT_CLASSES))
-        out, moved = no_visceral_fat_outside_rib_cage(comp)
+        out, moved = no_visceral_fat_outside_rib_cage(comp, trunk_mask(comp))
         if ribs == [20, 45, 140, 165]:
             gap = (r > 76) & (r < 88) & (back > 60) & (back < 130)
             assert (out.array[0][gap] == V["visceral_fat"]).all(), "no rib there: nothing is certain"
