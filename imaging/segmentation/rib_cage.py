@@ -68,7 +68,8 @@ def no_visceral_fat_outside_rib_cage(
     # coarse shape, and labelling a quarter of the voxels is most of this rule's time.
     bone = (arr == values["bone"]) & trunk
     _, rows, cols = bone.shape
-    bone = np.pad(bone, ((0, 0), (0, rows % 2), (0, cols % 2)))
+    if rows % 2 or cols % 2:
+        bone = np.pad(bone, ((0, 0), (0, rows % 2), (0, cols % 2)))
     coarse = bone[:, 0::2, 0::2] | bone[:, 1::2, 0::2] | bone[:, 0::2, 1::2] | bone[:, 1::2, 1::2]
     in_plane = np.zeros((3, 3, 3), dtype=bool)
     in_plane[1] = ndimage.generate_binary_structure(2, 1)
