@@ -259,7 +259,7 @@ class Organs:
         z_front = sp.by_name["T9"].z_mid + 10 * sp.scale
         z_back = sp.by_name["T11"].z_bot
         self._paint_crura(cv, interior)
-        z_low = float(np.min(self._attachment_z(np.array([np.pi]))))
+        z_low = float(self._attachment_z(np.pi))  # the lowest origin: behind, at L1
         if cv.z_hi < z_low:
             return
         idx = interior[cv.z[interior] > z_low]
@@ -287,7 +287,7 @@ class Organs:
         cv.paint(idx[sheet & ~keep], Fine.DIAPHRAGM)
         cv.paint(idx[(z > z_dia) & lateral & deep], Fine.LUNG)
 
-    def _attachment_z(self, phi: np.ndarray) -> np.ndarray:
+    def _attachment_z(self, phi: np.ndarray | float) -> np.ndarray:
         """Lowest z of the diaphragm's costal origin around the wall: the xiphoid and costal margin in
         front (T10), the lower ribs at the flanks (T12), the arcuate ligaments behind (L1)."""
         v = self.trunk.spine.by_name

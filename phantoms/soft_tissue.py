@@ -434,11 +434,7 @@ class Trunk:
         the wall is abdominal, above it thoracic."""
         if self._rib_margin is None:
             self._rib_margin = self._rib_margin_table()
-        bins = self._rib_margin
-        i = np.clip(
-            ((np.asarray(phi) + np.pi) / (2 * np.pi) * (len(bins) - 1)).round().astype(int), 0, len(bins) - 1
-        )
-        return bins[i]
+        return self._rib_margin[_phi_bin(np.asarray(phi), len(self._rib_margin))]
 
     def _rib_margin_table(self, n_bins: int = 361) -> np.ndarray:
         table = np.full(n_bins, np.inf)
@@ -448,8 +444,7 @@ class Trunk:
             pts = np.concatenate([a + seg[:, None] * (b - a) for a, b in itertools.pairwise(shaft)])
             cx, cy = self.center(pts[:, 2])
             phi = np.arctan2(pts[:, 0] - cx, -(pts[:, 1] - cy))
-            i = np.clip(((phi + np.pi) / (2 * np.pi) * (n_bins - 1)).round().astype(int), 0, n_bins - 1)
-            np.minimum.at(table, i, pts[:, 2])
+            np.minimum.at(table, _phi_bin(phi, n_bins), pts[:, 2])
         # Close the one-bin gaps between sampled points of a shaft.
         return np.minimum(table, np.minimum(np.roll(table, 1), np.roll(table, -1)))
 
@@ -468,3 +463,8 @@ class Trunk:
         for f, k in IMAT_GROUP_FACTOR.items():
             lut[int(f)] = NormalDist().inv_cdf(1 - min(frac * k, 0.45))
         cv.paint(sel[field > lut[cv.fine[sel]]], Fine.IMAT_INCLUSION)
+
+
+def _phi_bin(phi: np.ndarray, n_bins: int) -> np.ndarray:
+    """Index of envelope angle ``phi`` (-pi..pi) in a table of ``n_bins`` angles spanning the full circle."""
+    return np.clip(((phi + np.pi) / (2 * np.pi) * (n_bins - 1)).round().astype(int), 0, n_bins - 1)
