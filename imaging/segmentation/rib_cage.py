@@ -24,6 +24,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
+from imaging.segmentation.body_parts import IN_PLANE, coarsen_2x2
 from imaging.segmentation.labels import LabelMap
 
 MAX_GAP_DEG = 75.0  # widest angle, seen from the trunk's centre, one side of the cage may span
@@ -66,14 +67,7 @@ def no_visceral_fat_outside_rib_cage(
     arr = compartments.array
     # Bone pieces on a grid coarsened 2x2 in-plane (a block is bone when any voxel is): the cage is a
     # coarse shape, and labelling a quarter of the voxels is most of this rule's time.
-    bone = (arr == values["bone"]) & trunk
-    _, rows, cols = bone.shape
-    if rows % 2 or cols % 2:
-        bone = np.pad(bone, ((0, 0), (0, rows % 2), (0, cols % 2)))
-    coarse = bone[:, 0::2, 0::2] | bone[:, 1::2, 0::2] | bone[:, 0::2, 1::2] | bone[:, 1::2, 1::2]
-    in_plane = np.zeros((3, 3, 3), dtype=bool)
-    in_plane[1] = ndimage.generate_binary_structure(2, 1)
-    bones, _ = ndimage.label(coarse, structure=in_plane)
+    bones, _ = ndimage.label(coarsen_2x2((arr == values["bone"]) & trunk), structure=IN_PLANE)
     sizes = np.bincount(bones.ravel())
     starts = np.array([-1 if b is None else b[0].start for b in ndimage.find_objects(bones)], dtype=np.int64)
     big = np.flatnonzero(sizes[1:] >= MIN_PIECE_BLOCKS) + 1
